@@ -1,0 +1,414 @@
+"""The scikit-learn classifier over the sleep-staging CNNs."""
+
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from scikeras.wrappers import KerasClassifier
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, column_or_1d
+
+from ._compat import classifier_tags
+from ._validation import check_spectrogram_shape, validate_spectrograms
+from .models import build_compact_cnn, build_sleep_cnn
+
+# Prediction does not depend on the batch size; a larger one is much faster.
+_PREDICT_BATCH_SIZE = 256
+
+ARCHITECTURES = ("reference", "compact")
+
+
+class SleepStageCNNClassifier(KerasClassifier):
+    """Sleep-stage classifier: a CNN on spectrograms, as a scikit-learn estimator.
+
+    A :class:`scikeras.wrappers.KerasClassifier` over the reference CNN
+    (:func:`~skdreamy.build_sleep_cnn`, 750,245 parameters for five stages) or
+    a compact variant, trained with Adam on categorical cross-entropy. Labels
+    may be integers (0=W, 1=N1, 2=N2, 3=N3, 4=REM) or strings; they are encoded
+    with :class:`~sklearn.preprocessing.LabelEncoder`, and ``classes_`` lists
+    them in sorted order.
+
+    Spectrograms may be given 2-D ``(n_epochs, n_freqs * n_times)``
+    (frequency-major, the form used inside pipelines) or 3-D
+    ``(n_epochs, n_freqs, n_times)``; the model reshapes them itself.
+
+    Hyper-parameters are ordinary estimator parameters, so
+    :class:`~sklearn.model_selection.GridSearchCV` reaches them as
+    ``classify__dropout`` etc. inside :func:`~skdreamy.make_pipeline`.
+
+    Parameters
+    ----------
+    spectrogram_shape : tuple of (int, int) or None, default=(51, 59)
+        ``(n_freqs, n_times)`` of each spectrogram. ``None`` infers it from
+        3-D input, or treats 2-D input as ``(n_features, 1)`` (generic
+        features; needs ``architecture="compact"``).
+    architecture : {"reference", "compact"}, default="reference"
+        ``"reference"``: the published CNN. ``"compact"``:
+        :func:`~skdreamy.models.build_compact_cnn`, ~24k parameters with
+        global average pooling, for small training sets and any input size.
+    dense_units : int, default=512
+        Units of the hidden dense layer (0 removes it in the compact model).
+    dropout : float, default=0.5
+        Dropout rate.
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    batch_size : int, default=16
+        Training batch size.
+    epochs : int, default=25
+        Training epochs (upper bound with ``early_stopping``).
+    class_weight : dict, "balanced" or None, default=None
+        Per-class loss weights, as in scikit-learn.
+    validation_fraction : float, default=0.0
+        Fraction of the training epochs held out, stratified by class and
+        shuffled, to compute ``val_loss``/``val_accuracy`` each epoch (in
+        ``history_``). Never the tail of the data: samplers return rows sorted
+        by class, so Keras' ``validation_split`` would validate on the last
+        classes only.
+    early_stopping : bool, default=False
+        Stop when ``val_loss`` has not improved for ``patience`` epochs and
+        restore the best weights. Needs ``validation_fraction > 0``.
+    patience : int, default=5
+        Epochs without improvement before early stopping.
+    callbacks : list of keras.callbacks.Callback or None, default=None
+        Extra callbacks for training (progress bars, logging).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation
+        split. The same integer gives bitwise-identical predictions across
+        runs and processes (on CPU).
+    verbose : int, default=0
+        Keras verbosity during training (0 silent, 1 progress bar, 2 one line
+        per epoch).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        ``n_freqs * n_times``.
+    spectrogram_shape_ : tuple of int
+        ``(n_freqs, n_times)`` seen in ``fit``.
+    model_ : keras.Model
+        The trained Keras model.
+    history_ : dict of list
+        Per-epoch ``loss`` and ``accuracy`` (and ``val_loss``,
+        ``val_accuracy`` with a validation split).
+
+    See Also
+    --------
+    make_pipeline : Scaling, class balancing and this classifier in one
+        pipeline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdreamy import SleepStageCNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.random((40, 51, 59), dtype=np.float32)
+    >>> y = np.repeat(["W", "N2"], 20)
+    >>> X[y == "W", :20] += 1.0  # wake: more power in the low rows
+    >>> clf = SleepStageCNNClassifier(epochs=3, random_state=0).fit(X, y)
+    >>> clf.classes_
+    array(['N2', 'W'], dtype='<U2')
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    # Attributes scikeras reads; fixed for this estimator, not parameters.
+    model = None
+    build_fn = None
+    warm_start = False
+
+    _parameter_constraints = {
+        "spectrogram_shape": [tuple, list, None],
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "dense_units": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "patience": [Interval(Integral, 0, None, closed="left")],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        spectrogram_shape=(51, 59),
+        architecture="reference",
+        dense_units=512,
+        dropout=0.5,
+        learning_rate=1e-3,
+        batch_size=16,
+        epochs=25,
+        class_weight=None,
+        validation_fraction=0.0,
+        early_stopping=False,
+        patience=5,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.spectrogram_shape = spectrogram_shape
+        self.architecture = architecture
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- scikit-learn plumbing that scikeras 0.13 gets wrong or does its way --
+
+    @classmethod
+    def _get_param_names(cls):
+        # scikeras lists every public attribute; scikit-learn's contract is the
+        # __init__ signature (needed by clone and the estimator checks).
+        return BaseEstimator._get_param_names.__func__(cls)
+
+    def set_params(self, **params):
+        """Set parameters, as any scikit-learn estimator.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : SleepStageCNNClassifier
+            The estimator.
+        """
+        return BaseEstimator.set_params(self, **params)
+
+    __repr__ = BaseEstimator.__repr__
+
+    def __sklearn_tags__(self):
+        tags = classifier_tags(self, poor_score=True)
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # -- fitting --
+
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """Build a fresh CNN and train it on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_freqs * n_times) or \
+                (n_epochs, n_freqs, n_times)
+            Training spectrograms (scaled).
+        y : array-like of shape (n_epochs,)
+            Stage labels, integers or strings; at least two classes.
+        sample_weight : array-like of shape (n_epochs,), default=None
+            Per-epoch loss weights (multiplied with ``class_weight``).
+        **kwargs : dict
+            Passed on to ``keras.Model.fit``.
+
+        Returns
+        -------
+        self : SleepStageCNNClassifier
+            The trained classifier.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` has the wrong rank or shape or holds NaN or infinite
+            values, ``X`` and ``y`` differ in length, ``y`` has fewer than two
+            classes, or the validation split cannot be stratified.
+        """
+        self._validate_params()
+        check_spectrogram_shape(self.spectrogram_shape)
+        if self.early_stopping and self.validation_fraction == 0:
+            raise ValueError(
+                "early_stopping=True needs a validation set: set "
+                "validation_fraction > 0 (e.g. 0.1)."
+            )
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
+        """Not supported: the CNN is trained from scratch by :meth:`fit`.
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
+        raise NotImplementedError(
+            "SleepStageCNNClassifier does not support partial_fit; call fit."
+        )
+
+    def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
+        # Replaces scikeras' checks: 2-D or 3-D spectrograms, clear messages.
+        if X is not None:
+            X, shape = validate_spectrograms(
+                self,
+                X,
+                spectrogram_shape=self.spectrogram_shape,
+                reset=reset,
+                dtype=np.float32,
+            )
+            if reset:
+                self.spectrogram_shape_ = shape
+        if y is not None:
+            y = column_or_1d(y, warn=True)
+            if reset:
+                check_classification_targets(y)
+                classes = np.unique(y)
+                if len(classes) < 2:
+                    raise ValueError(
+                        "SleepStageCNNClassifier needs at least 2 classes to "
+                        f"learn from, but y holds only {classes.tolist()}."
+                    )
+            else:
+                unseen = np.setdiff1d(np.unique(y), self.classes_)
+                if len(unseen):
+                    raise ValueError(
+                        f"y contains labels never seen in fit: {unseen.tolist()}; "
+                        f"the classifier knows {self.classes_.tolist()}. To score "
+                        "such data, count those epochs as errors with "
+                        "sklearn.metrics (e.g. scoring='accuracy' or 'f1_micro')."
+                    )
+        return X, y
+
+    @property
+    def target_encoder(self):
+        """One-hot encoder of the labels (via ``LabelEncoder``)."""
+        return _OneHotLabelEncoder()
+
+    def _keras_build_fn(self, meta):
+        shape = self.spectrogram_shape_
+        n_classes = meta["n_classes_"]
+        seed = self._random_state
+        if self.architecture == "reference":
+            model = build_sleep_cnn(
+                shape,
+                n_classes,
+                dense_units=self.dense_units,
+                dropout=self.dropout,
+                seed=seed,
+            )
+        else:
+            model = build_compact_cnn(
+                shape,
+                n_classes,
+                dense_units=self.dense_units,
+                dropout=self.dropout,
+                seed=seed,
+            )
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
+            loss=keras.losses.CategoricalCrossentropy(),
+            metrics=["accuracy"],
+        )
+        return model
+
+    def _fit_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
+        callbacks = list(self._fit_callbacks)
+        if self.validation_fraction > 0:
+            train, val = _stratified_split(
+                y.argmax(axis=1), self.validation_fraction, self._random_state
+            )
+            validation = (X[val], y[val])
+            if sample_weight is not None:
+                validation += (sample_weight[val],)
+                sample_weight = sample_weight[train]
+            kwargs["validation_data"] = validation
+            X, y = X[train], y[train]
+            if self.early_stopping:
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss",
+                        patience=self.patience,
+                        restore_best_weights=True,
+                    )
+                )
+        kwargs.setdefault("shuffle", True)
+        user_callbacks, self._fit_callbacks = self._fit_callbacks, callbacks
+        try:
+            super()._fit_keras_model(
+                X,
+                y,
+                sample_weight=sample_weight,
+                warm_start=warm_start,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                **kwargs,
+            )
+        finally:
+            self._fit_callbacks = user_callbacks
+        self.history_ = dict(self.history_)
+
+    def _predict_raw(self, X, **kwargs):
+        kwargs.setdefault("batch_size", _PREDICT_BATCH_SIZE)
+        kwargs.setdefault("verbose", 0)
+        return super()._predict_raw(X, **kwargs)
+
+
+class _OneHotLabelEncoder(TransformerMixin, BaseEstimator):
+    """Labels -> one-hot rows, and probabilities -> labels or probabilities.
+
+    The target transformer scikeras asks a classifier for (its own one-hot
+    encoding turns two classes into a single sigmoid column, which does not fit
+    a softmax model).
+    """
+
+    def fit(self, y):
+        self.label_encoder_ = LabelEncoder().fit(y)
+        self.classes_ = self.label_encoder_.classes_
+        return self
+
+    def transform(self, y):
+        codes = self.label_encoder_.transform(y)
+        return np.eye(len(self.classes_), dtype=keras.backend.floatx())[codes]
+
+    def inverse_transform(self, y, return_proba=False):
+        if return_proba:
+            return y
+        return self.classes_[np.argmax(y, axis=1)]
+
+    def get_metadata(self):
+        return {
+            "classes_": self.classes_,
+            "n_classes_": len(self.classes_),
+            "n_outputs_": 1,
+            "n_outputs_expected_": 1,
+        }
+
+
+def _stratified_split(labels, fraction, seed):
+    """Indices of a shuffled, class-stratified train/validation split."""
+    indices = np.arange(len(labels))
+    counts = np.bincount(labels)
+    present = counts[counts > 0]
+    n_val = int(np.ceil(fraction * len(labels)))
+    if present.min() < 2 or n_val < len(present):
+        raise ValueError(
+            f"validation_fraction={fraction} cannot hold out a stratified "
+            f"validation set from {len(labels)} epochs with class counts "
+            f"{present.tolist()}: every class needs at least 2 epochs and the "
+            "validation set at least one epoch per class."
+        )
+    return train_test_split(
+        indices, test_size=n_val, stratify=labels, shuffle=True, random_state=seed
+    )

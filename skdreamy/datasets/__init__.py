@@ -1,0 +1,5 @@
+"""Data loaders and generators. Every loader returns plain arrays or a Bunch."""
+
+from ._synthetic import make_sleep_epochs
+
+__all__ = ["make_sleep_epochs"]

@@ -1,0 +1,6 @@
+"""Keras model builders, one architecture per module."""
+
+from ._compact_cnn import build_compact_cnn
+from ._reference_cnn import build_sleep_cnn
+
+__all__ = ["build_compact_cnn", "build_sleep_cnn"]

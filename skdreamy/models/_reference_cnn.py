@@ -1,0 +1,112 @@
+"""The reference CNN of the sleep-staging project skdreamy reproduces.
+
+Input: one spectrogram of 51 frequencies x 59 time bins (a 30-s epoch at
+100 Hz through ``scipy.signal.spectrogram(fs=100, nperseg=100, noverlap=50)``),
+given flattened as 3009 values and reshaped inside the model.
+
+Layers (3x3 kernels, ReLU)::
+
+    Conv32 valid -> Conv32 -> MaxPool2 -> Conv32 -> Conv32 -> MaxPool2
+    -> Conv64 -> Conv64 -> MaxPool2 -> Conv128 -> MaxPool2 -> Flatten (1152)
+    -> Dropout -> Dense512 -> Dropout -> Dense(n_classes) softmax
+
+All convolutions after the first use ``same`` padding; with 5 classes the
+layer table sums to 750,245 trainable parameters.
+"""
+
+import keras
+from keras import layers
+
+from ._seeds import LayerSeeds
+
+_CONV_FILTERS = (32, 32, None, 32, 32, None, 64, 64, None, 128, None)  # None: pool
+
+
+def reference_min_shape():
+    """Smallest ``(n_freqs, n_times)`` the reference CNN accepts: the valid
+    3x3 convolution removes 2, and the four 2x2 poolings need 16 left."""
+    return (18, 18)
+
+
+def build_sleep_cnn(
+    spectrogram_shape=(51, 59),
+    n_classes=5,
+    *,
+    dense_units=512,
+    dropout=0.5,
+    seed=None,
+):
+    """Build the (uncompiled) reference sleep-staging CNN.
+
+    Parameters
+    ----------
+    spectrogram_shape : tuple of (int, int), default=(51, 59)
+        ``(n_freqs, n_times)`` of the input spectrograms; both must be at least
+        18. The model takes them flattened, shape ``(n_freqs * n_times,)``.
+    n_classes : int, default=5
+        Units of the softmax output.
+    dense_units : int, default=512
+        Units of the hidden dense layer.
+    dropout : float, default=0.5
+        Rate of both dropout layers.
+    seed : int or None, default=None
+        Seeds every initialiser and dropout layer; the same seed gives the same
+        initial weights and dropout masks.
+
+    Returns
+    -------
+    model : keras.Model
+        Functional model from ``(n_freqs * n_times,)`` to ``(n_classes,)``.
+
+    Raises
+    ------
+    ValueError
+        If the spectrograms are too small for the four poolings.
+
+    Examples
+    --------
+    >>> from skdreamy import build_sleep_cnn
+    >>> model = build_sleep_cnn()
+    >>> model.count_params()
+    750245
+    >>> model.input_shape, model.output_shape
+    ((None, 3009), (None, 5))
+    """
+    n_freqs, n_times = spectrogram_shape
+    min_f, min_t = reference_min_shape()
+    if n_freqs < min_f or n_times < min_t:
+        raise ValueError(
+            f"The reference CNN needs spectrograms of at least {min_f} x {min_t} "
+            f"(n_freqs x n_times); got {n_freqs} x {n_times}. Use "
+            'architecture="compact" for smaller inputs.'
+        )
+    seeds = LayerSeeds(seed)
+    inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
+    x = layers.Reshape((n_freqs, n_times, 1), name="image")(inputs)
+    first = True
+    for i, filters in enumerate(_CONV_FILTERS):
+        if filters is None:
+            x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+            continue
+        x = layers.Conv2D(
+            filters,
+            3,
+            padding="valid" if first else "same",
+            activation="relu",
+            kernel_initializer=seeds.glorot(),
+            name=f"conv{i}",
+        )(x)
+        first = False
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(dropout, seed=seeds(), name="dropout1")(x)
+    x = layers.Dense(
+        dense_units, activation="relu", kernel_initializer=seeds.glorot(), name="dense"
+    )(x)
+    x = layers.Dropout(dropout, seed=seeds(), name="dropout2")(x)
+    outputs = layers.Dense(
+        n_classes,
+        activation="softmax",
+        kernel_initializer=seeds.glorot(),
+        name="stage",
+    )(x)
+    return keras.Model(inputs, outputs, name="sleep_cnn")

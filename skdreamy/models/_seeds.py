@@ -1,0 +1,37 @@
+"""Explicit per-layer seeds.
+
+Keras 3 draws the seed of a layer created without one from Python's global
+``random`` module, so two models built in one process differ unless every
+initialiser and dropout layer gets its own seed. Builders take one integer
+and derive the rest here.
+"""
+
+import numpy as np
+
+
+class LayerSeeds:
+    """Hand out reproducible seeds, one per call; ``None`` in, ``None`` out.
+
+    Examples
+    --------
+    >>> from skdreamy.models._seeds import LayerSeeds
+    >>> a, b = LayerSeeds(0), LayerSeeds(0)
+    >>> [a() for _ in range(3)] == [b() for _ in range(3)]
+    True
+    >>> LayerSeeds(None)() is None
+    True
+    """
+
+    def __init__(self, seed):
+        self._rng = None if seed is None else np.random.default_rng(seed)
+
+    def __call__(self):
+        if self._rng is None:
+            return None
+        return int(self._rng.integers(0, 2**31 - 1))
+
+    def glorot(self):
+        """A seeded Glorot-uniform initialiser (Keras' default for kernels)."""
+        import keras
+
+        return keras.initializers.GlorotUniform(seed=self())

@@ -1,0 +1,108 @@
+"""The reference sleep-staging pipeline, assembled in one call."""
+
+from numbers import Integral
+
+from imblearn.pipeline import Pipeline
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+
+from .classifier import SleepStageCNNClassifier
+from .preprocessing import EpochSpectrogram, SpectrogramScaler
+from .sampling import ClassBalancer
+
+
+@validate_params(
+    {
+        "n_per_class": [Interval(Integral, 1, None, closed="left"), None],
+        "raw": ["boolean"],
+        "spectrogram": [HasMethods(["fit", "transform"]), None],
+        "scaler": [HasMethods(["fit", "transform"]), StrOptions({"passthrough"}), None],
+        "classifier": [HasMethods(["fit", "predict"]), None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_pipeline(
+    *,
+    n_per_class=1000,
+    raw=False,
+    spectrogram=None,
+    scaler=None,
+    classifier=None,
+    random_state=None,
+):
+    """Build the sleep-staging pipeline: scale, balance (fit only), classify.
+
+    Returns an imbalanced-learn :class:`~imblearn.pipeline.Pipeline` with the
+    steps below, so that the class balancing happens only while fitting and
+    every step's parameters are reachable by
+    :class:`~sklearn.model_selection.GridSearchCV` as ``<step>__<param>``:
+
+    ======================  ==================================================
+    step                    estimator
+    ======================  ==================================================
+    ``"spectrogram"``       :class:`EpochSpectrogram` (only with ``raw=True``)
+    ``"scale"``             :class:`SpectrogramScaler` (per-cell min-max)
+    ``"balance"``           :class:`~skdreamy.sampling.ClassBalancer`
+                            (``n_per_class`` epochs per stage)
+    ``"classify"``          :class:`SleepStageCNNClassifier`
+    ======================  ==================================================
+
+    With the defaults this is the reference protocol: min-max scaling,
+    balancing to 1000 epochs per stage, the reference CNN trained with Adam,
+    batch 16, 25 epochs.
+
+    Parameters
+    ----------
+    n_per_class : int or None, default=1000
+        Epochs per class after balancing; ``None`` disables balancing.
+    raw : bool, default=False
+        Expect raw EEG epochs ``(n_epochs, 3000)`` at 100 Hz and compute the
+        spectrograms first; otherwise expect spectrograms, 2-D
+        ``(n_epochs, 51 * 59)`` or 3-D ``(n_epochs, 51, 59)``.
+    spectrogram : EpochSpectrogram or None, default=None
+        The spectrogram step for ``raw=True``; ``None`` uses the defaults.
+    scaler : transformer, "passthrough" or None, default=None
+        The scaling step; ``None`` uses ``SpectrogramScaler()``.
+    classifier : classifier or None, default=None
+        The final step; ``None`` uses ``SleepStageCNNClassifier()``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the balancing and the default classifier (a classifier you pass
+        keeps its own ``random_state``).
+
+    Returns
+    -------
+    pipeline : imblearn.pipeline.Pipeline
+        Unfitted pipeline.
+
+    Examples
+    --------
+    >>> from skdreamy import make_pipeline
+    >>> pipe = make_pipeline(n_per_class=500, random_state=0)
+    >>> [name for name, _ in pipe.steps]
+    ['scale', 'balance', 'classify']
+    >>> pipe.get_params()["balance__n_per_class"]
+    500
+    >>> [name for name, _ in make_pipeline(raw=True).steps]
+    ['spectrogram', 'scale', 'balance', 'classify']
+    """
+    steps = []
+    if raw:
+        steps.append(
+            ("spectrogram", EpochSpectrogram() if spectrogram is None else spectrogram)
+        )
+    steps.append(("scale", SpectrogramScaler() if scaler is None else scaler))
+    steps.append(
+        ("balance", ClassBalancer(n_per_class=n_per_class, random_state=random_state))
+    )
+    if classifier is None:
+        classifier = SleepStageCNNClassifier(random_state=random_state)
+    steps.append(("classify", classifier))
+    return Pipeline(steps)
+
+
+__all__ = ["make_pipeline"]

@@ -1,0 +1,247 @@
+"""Scaling of spectrograms, fitted on training epochs only."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import log_power, validate_spectrograms
+
+_REDUCE_AXES = {"cell": (0,), "frequency": (0, 2), "global": (0, 1, 2)}
+
+
+class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale spectrograms with statistics learnt from the training epochs.
+
+    The default reproduces the reference project: every (frequency, time)
+    cell is min-max scaled to [0, 1] independently, like
+    :class:`~sklearn.preprocessing.MinMaxScaler` on the flattened images.
+    The other options are the usual candidates for a grid search: statistics
+    pooled per frequency row or over the whole image, standardisation or
+    robust scaling instead of min-max, log power before scaling, and clipping
+    of test values that fall outside the range seen in ``fit``.
+
+    Input may be 3-D ``(n_epochs, n_freqs, n_times)`` or 2-D
+    ``(n_epochs, n_freqs * n_times)`` (frequency-major, as
+    :class:`EpochSpectrogram` returns); the output is always 2-D float32 so
+    that it can flow into imbalanced-learn samplers.
+
+    Parameters
+    ----------
+    method : {"minmax", "standard", "robust"}, default="minmax"
+        ``"minmax"`` maps the fitted minimum and maximum to 0 and 1;
+        ``"standard"`` subtracts the mean and divides by the standard deviation;
+        ``"robust"`` subtracts the median and divides by the interquartile
+        range. Statistics that would divide by zero (a constant cell) are
+        replaced by 1.
+    per : {"cell", "frequency", "global"}, default="cell"
+        Which values share statistics: each (frequency, time) cell on its own,
+        each frequency row (pooled over time bins and epochs), or all values.
+    log : bool, default=False
+        Take ``log10(X + log_offset)`` before computing statistics. Power
+        spans orders of magnitude across frequencies; its logarithm is closer
+        to Gaussian.
+    log_offset : float, default=1e-6
+        Added before the logarithm so that zero power stays finite.
+    clip : bool, default=False
+        Clip values to the range seen in ``fit`` (after the logarithm, before
+        scaling), so that with ``method="minmax"`` the output stays in [0, 1]
+        on unseen epochs too.
+    spectrogram_shape : tuple of (int, int) or None, default=(51, 59)
+        ``(n_freqs, n_times)`` of each spectrogram. ``None`` infers it from
+        3-D input, or treats 2-D input as ``(n_features, 1)``.
+
+    Attributes
+    ----------
+    center_ : ndarray of shape (n_freqs, n_times), (n_freqs, 1) or (1, 1)
+        Subtracted value (minimum, mean or median) per statistics unit.
+    scale_ : ndarray of the same shape as ``center_``
+        Divisor (range, standard deviation or IQR) per statistics unit.
+    data_min_, data_max_ : ndarray of the same shape as ``center_``
+        Range seen in ``fit`` (after the logarithm), used by ``clip``.
+    spectrogram_shape_ : tuple of int
+        ``(n_freqs, n_times)`` seen in ``fit``.
+    n_features_in_ : int
+        ``n_freqs * n_times``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when ``X`` has string column names.
+
+    See Also
+    --------
+    EpochSpectrogram : Computes the spectrograms from raw epochs.
+    sklearn.preprocessing.MinMaxScaler : The per-feature scaler this generalises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdreamy import SpectrogramScaler
+    >>> rng = np.random.default_rng(0)
+    >>> S = rng.gamma(2.0, 10.0, size=(20, 51, 59))
+    >>> Z = SpectrogramScaler().fit_transform(S)
+    >>> Z.shape, Z.dtype, float(Z.min()), float(Z.max())
+    ((20, 3009), dtype('float32'), 0.0, 1.0)
+    >>> scaler = SpectrogramScaler(method="standard", per="frequency", log=True)
+    >>> Z = scaler.fit_transform(S)
+    >>> bool(abs(Z.mean()) < 1e-4)
+    True
+    """
+
+    _parameter_constraints = {
+        "method": [StrOptions({"minmax", "standard", "robust"})],
+        "per": [StrOptions(set(_REDUCE_AXES))],
+        "log": ["boolean"],
+        "log_offset": [Interval(Real, 0, None, closed="neither")],
+        "clip": ["boolean"],
+        "spectrogram_shape": [tuple, list, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        method="minmax",
+        per="cell",
+        log=False,
+        log_offset=1e-6,
+        clip=False,
+        spectrogram_shape=(51, 59),
+    ):
+        self.method = method
+        self.per = per
+        self.log = log
+        self.log_offset = log_offset
+        self.clip = clip
+        self.spectrogram_shape = spectrogram_shape
+
+    def _images(self, X, reset):
+        X, shape = validate_spectrograms(
+            self,
+            X,
+            spectrogram_shape=self.spectrogram_shape,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+        )
+        X = X.reshape(X.shape[0], *shape)
+        if self.log:
+            X = log_power(X, self.log_offset)
+        return X, shape
+
+    def fit(self, X, y=None):
+        """Learn the scaling statistics from training spectrograms.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_freqs, n_times) or \
+                (n_epochs, n_freqs * n_times)
+            Training spectrograms (power, not log power, if ``log=True``).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SpectrogramScaler
+            The fitted scaler.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` has the wrong rank or shape, contains NaN or infinite
+            values, or contains negative power while ``log=True``.
+        """
+        self._validate_params()
+        images, shape = self._images(X, reset=True)
+        axes = _REDUCE_AXES[self.per]
+        images = images.astype(np.float64, copy=False)
+        if self.method == "minmax":
+            center = images.min(axis=axes, keepdims=True)
+            scale = images.max(axis=axes, keepdims=True) - center
+        elif self.method == "standard":
+            center = images.mean(axis=axes, keepdims=True)
+            scale = images.std(axis=axes, keepdims=True)
+        else:
+            q25, center, q75 = np.percentile(
+                images, [25, 50, 75], axis=axes, keepdims=True
+            )
+            scale = q75 - q25
+        self.center_ = center[0]
+        self.scale_ = _nonzero(scale[0], self.center_)
+        self.data_min_ = images.min(axis=axes, keepdims=True)[0]
+        self.data_max_ = images.max(axis=axes, keepdims=True)[0]
+        self.spectrogram_shape_ = shape
+        return self
+
+    def transform(self, X):
+        """Scale spectrograms with the statistics learnt in ``fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_freqs, n_times) or \
+                (n_epochs, n_freqs * n_times)
+            Spectrograms with the layout seen in ``fit``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_epochs, n_freqs * n_times), dtype float32
+            Scaled spectrograms, frequency-major.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` has another layout than in ``fit``, contains NaN or
+            infinite values, or negative power while ``log=True``.
+        """
+        check_is_fitted(self)
+        images, _ = self._images(X, reset=False)
+        if self.clip:
+            images = np.clip(images, self.data_min_, self.data_max_)
+        Z = (images - self.center_) / self.scale_
+        return Z.reshape(Z.shape[0], -1).astype(np.float32, copy=False)
+
+    def inverse_transform(self, X):
+        """Undo the scaling (and the logarithm) of :meth:`transform`.
+
+        Values clipped by ``clip=True`` come back at the clipping bound.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_freqs * n_times) or \
+                (n_epochs, n_freqs, n_times)
+            Scaled spectrograms.
+
+        Returns
+        -------
+        S : ndarray of shape (n_epochs, n_freqs * n_times), dtype float32
+            Spectrograms on the input scale.
+        """
+        check_is_fitted(self)
+        Z, _ = validate_spectrograms(
+            self,
+            X,
+            spectrogram_shape=self.spectrogram_shape_,
+            reset=False,
+            dtype=[np.float64, np.float32],
+        )
+        images = Z.reshape(Z.shape[0], *self.spectrogram_shape_)
+        images = images * self.scale_ + self.center_
+        if self.log:
+            images = np.power(10.0, images) - self.log_offset
+        return images.reshape(images.shape[0], -1).astype(np.float32, copy=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+def _nonzero(scale, center):
+    """Replace the divisors of constant units by 1, as scikit-learn's scalers do.
+
+    A unit counts as constant when its spread is zero up to rounding relative
+    to its level, so data in V^2/Hz (values near 1e-12) is not mistaken for
+    constant data.
+    """
+    scale = np.array(scale, dtype=np.float64)
+    tiny = 10 * np.finfo(np.float64).eps * np.abs(center)
+    scale[(scale <= tiny) | (scale == 0)] = 1.0
+    return scale
