@@ -1,0 +1,57 @@
+"""Shared fixtures: small data, the real DREAMS excerpts when present."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED_DATA = Path(
+    os.environ.get(
+        "SKDREAMY_SHARED_DATA",
+        Path(__file__).resolve().parents[1] / ".." / "shared" / "data",
+    )
+).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir():
+    """The folder of real DREAMS excerpts; skips the test when absent."""
+    if not any(SHARED_DATA.glob("*.npz")):
+        pytest.skip(f"real EEG excerpts not found in {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def raw_epochs():
+    """600 synthetic raw epochs (n, 3000) with labels, from 3 subjects."""
+    from skdreamy.datasets import make_sleep_epochs
+
+    return make_sleep_epochs(600, n_subjects=3, return_groups=True, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def spectrograms(raw_epochs):
+    """Spectrograms (n, 51*59) of ``raw_epochs`` and their labels and groups."""
+    from skdreamy import EpochSpectrogram
+
+    X, y, groups = raw_epochs
+    return EpochSpectrogram().fit_transform(X), y, groups
+
+
+def tiny_classifier(**params):
+    """A compact CNN that trains in about a second, for pipeline tests."""
+    from skdreamy import SleepStageCNNClassifier
+
+    defaults = dict(
+        architecture="compact", dense_units=0, epochs=2, batch_size=32, random_state=0
+    )
+    defaults.update(params)
+    return SleepStageCNNClassifier(**defaults)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
