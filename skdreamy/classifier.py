@@ -244,18 +244,6 @@ class SleepStageCNNClassifier(KerasClassifier):
         check_consistent_length(X, y)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
-        """Not supported: the CNN is trained from scratch by :meth:`fit`.
-
-        Raises
-        ------
-        NotImplementedError
-            Always.
-        """
-        raise NotImplementedError(
-            "SleepStageCNNClassifier does not support partial_fit; call fit."
-        )
-
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         # Replaces scikeras' checks: 2-D or 3-D spectrograms, clear messages.
         if X is not None:
@@ -276,7 +264,7 @@ class SleepStageCNNClassifier(KerasClassifier):
                 if len(classes) < 2:
                     raise ValueError(
                         "SleepStageCNNClassifier needs at least 2 classes to "
-                        f"learn from, but y holds only {classes.tolist()}."
+                        f"learn from, but y holds 1 class: {classes.tolist()}."
                     )
             else:
                 unseen = np.setdiff1d(np.unique(y), self.classes_)
@@ -292,7 +280,7 @@ class SleepStageCNNClassifier(KerasClassifier):
     @property
     def target_encoder(self):
         """One-hot encoder of the labels (via ``LabelEncoder``)."""
-        return _OneHotLabelEncoder()
+        return _OneHotLabelEncoder(classes=getattr(self, "classes_", None))
 
     def _keras_build_fn(self, meta):
         shape = self.spectrogram_shape_
@@ -370,11 +358,16 @@ class _OneHotLabelEncoder(TransformerMixin, BaseEstimator):
 
     The target transformer scikeras asks a classifier for (its own one-hot
     encoding turns two classes into a single sigmoid column, which does not fit
-    a softmax model).
+    a softmax model). ``classes`` fixes the label set (``partial_fit``).
     """
 
+    def __init__(self, classes=None):
+        self.classes = classes
+
     def fit(self, y):
-        self.label_encoder_ = LabelEncoder().fit(y)
+        self.label_encoder_ = LabelEncoder().fit(
+            y if self.classes is None else self.classes
+        )
         self.classes_ = self.label_encoder_.classes_
         return self
 

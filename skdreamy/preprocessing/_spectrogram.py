@@ -169,7 +169,8 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
                 )
         if n_times < self.nperseg:
             raise ValueError(
-                f"Epochs have {n_times} samples, fewer than nperseg={self.nperseg}."
+                f"Epochs of {n_times} samples (n_features={n_times}) are shorter "
+                f"than nperseg={self.nperseg}."
             )
         step = self.nperseg - self.noverlap
         n_segments = (n_times - self.noverlap) // step
