@@ -145,6 +145,7 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
             infinite values.
         """
         self._validate_params()
+        _check_rank(X)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
         plan = self._plan(X.shape[1])
         self.spectrogram_shape_ = plan.shape
@@ -210,6 +211,7 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         """
         if not hasattr(self, "n_features_in_"):
             self._validate_params()  # stateless: transform works unfitted too
+        _check_rank(X)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         plan = self._plan(X.shape[1])
         (n_freqs, n_segments), step = plan.shape, plan.step
@@ -256,3 +258,12 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         tags.requires_fit = False
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _check_rank(X):
+    ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
+    if ndim > 2:
+        raise ValueError(
+            "EpochSpectrogram expects raw epochs as a 2-D array (n_epochs, n_times); "
+            f"got {ndim} dimensions with shape {np.shape(X)}."
+        )

@@ -69,8 +69,8 @@ class ClassBalancer(SamplerMixin, BaseEstimator):
     Warns
     -----
     MissingStageWarning
-        When the labels are sleep stages (codes 0-4 or names W, N1, N2, N3,
-        REM) and some stage is absent.
+        When the labels are sleep stages (at least three of the codes 0-4 or
+        of the names W, N1, N2, N3, REM) and some stage is absent.
 
     Examples
     --------
@@ -152,11 +152,11 @@ class ClassBalancer(SamplerMixin, BaseEstimator):
         )
         check_classification_targets(y)
         self.class_counts_ = dict(Counter(y.tolist()))
-        _warn_missing_stages(y)
         if self.n_per_class is None:
             self.under_sampler_ = self.over_sampler_ = None
             self.sample_indices_ = np.arange(len(y))
             return X, y
+        _warn_missing_stages(y)
         idx = self._fit_resample(np.arange(len(y)).reshape(-1, 1), y)[0].ravel()
         self.sample_indices_ = idx
         return X[idx], y[idx]
@@ -191,8 +191,14 @@ def _num_rows(X):
 
 
 def _warn_missing_stages(y):
-    """Warn when y holds sleep stages and one of the five is absent."""
+    """Warn when y holds sleep stages and one of the five is absent.
+
+    Labels count as sleep stages when they are codes 0-4 or stage names and at
+    least three different stages occur (two classes are a binary problem).
+    """
     present = set(y.tolist())
+    if len(present) < 3:
+        return
     for universe in (set(range(len(STAGE_NAMES))), set(STAGE_NAMES)):
         if present <= universe and present != universe:
             missing = sorted(universe - present, key=str)

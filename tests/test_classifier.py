@@ -1,0 +1,288 @@
+"""SleepStageCNNClassifier: the reference CNN as a scikit-learn classifier."""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scikeras.wrappers import BaseWrapper
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import cross_validate
+from sklearn.utils import get_tags
+from sklearn.utils.class_weight import compute_sample_weight
+
+from skdreamy import SleepStageCNNClassifier, build_sleep_cnn
+from tests.conftest import tiny_classifier
+
+
+def _conv(c_in, c_out):
+    return 9 * c_in * c_out + c_out
+
+
+def test_reference_cnn_layer_table():
+    model = build_sleep_cnn()
+    table = [
+        (layer.name, layer.output.shape[1:], layer.count_params())
+        for layer in model.layers[1:]
+    ]
+    expected = [
+        ("image", (51, 59, 1), 0),
+        ("conv0", (49, 57, 32), _conv(1, 32)),
+        ("conv1", (49, 57, 32), _conv(32, 32)),
+        ("pool2", (24, 28, 32), 0),
+        ("conv3", (24, 28, 32), _conv(32, 32)),
+        ("conv4", (24, 28, 32), _conv(32, 32)),
+        ("pool5", (12, 14, 32), 0),
+        ("conv6", (12, 14, 64), _conv(32, 64)),
+        ("conv7", (12, 14, 64), _conv(64, 64)),
+        ("pool8", (6, 7, 64), 0),
+        ("conv9", (6, 7, 128), _conv(64, 128)),
+        ("pool10", (3, 3, 128), 0),
+        ("flatten", (1152,), 0),
+        ("dropout1", (1152,), 0),
+        ("dense", (512,), 1152 * 512 + 512),
+        ("dropout2", (512,), 0),
+        ("stage", (5,), 512 * 5 + 5),
+    ]
+    assert [(n, tuple(s), p) for n, s, p in table] == expected
+    assert sum(p for _, _, p in expected) == 750_245
+    assert model.count_params() == 750_245
+    assert model.input_shape == (None, 51 * 59)
+
+
+def test_reference_cnn_rejects_too_small_spectrograms():
+    with pytest.raises(ValueError, match=r"at least 18 x 18.*got 10 x 59"):
+        build_sleep_cnn((10, 59))
+
+
+def test_same_seed_same_initial_weights():
+    a = build_sleep_cnn(seed=1).get_weights()
+    b = build_sleep_cnn(seed=1).get_weights()
+    c = build_sleep_cnn(seed=2).get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_is_a_classifier_with_classifier_tags():
+    clf = SleepStageCNNClassifier()
+    assert is_classifier(clf)
+    tags = get_tags(clf)
+    assert tags.estimator_type == "classifier"
+    assert tags.target_tags.required
+    assert tags.classifier_tags is not None
+
+
+def test_params_are_the_init_signature():
+    params = SleepStageCNNClassifier().get_params()
+    assert params["batch_size"] == 16 and params["epochs"] == 25
+    assert params["architecture"] == "reference"
+    assert "model" not in params and "optimizer" not in params
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        SleepStageCNNClassifier().set_params(fit__epochs=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(spectrograms):
+    X, y, _ = spectrograms
+    X = X / X.max()
+    clf = tiny_classifier(epochs=3).fit(X[:300], y[:300])
+    return clf, X, y
+
+
+def test_predict_and_proba(fitted):
+    clf, X, _ = fitted
+    proba = clf.predict_proba(X[300:])
+    assert proba.shape == (300, 5)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(clf.classes_, np.arange(5))
+    np.testing.assert_array_equal(clf.predict(X[300:]), proba.argmax(axis=1))
+    assert clf.spectrogram_shape_ == (51, 59) and clf.n_features_in_ == 3009
+    assert set(clf.history_) == {"loss", "accuracy"}
+    assert len(clf.history_["loss"]) == 3
+
+
+def test_3d_input_gives_the_same_predictions(fitted):
+    clf, X, _ = fitted
+    np.testing.assert_array_equal(
+        clf.predict_proba(X[:20]), clf.predict_proba(X[:20].reshape(20, 51, 59))
+    )
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(start=st.integers(0, 299), size=st.integers(1, 300))
+def test_one_prediction_per_epoch_in_order_for_any_batch(fitted, start, size):
+    clf, X, _ = fitted
+    full = clf.predict_proba(X)
+    part = clf.predict_proba(X[start : start + size])
+    np.testing.assert_allclose(part, full[start : start + size], rtol=1e-5, atol=1e-6)
+
+
+def test_string_labels(spectrograms):
+    X, y, _ = spectrograms
+    names = np.array(["W", "N1", "N2", "N3", "REM"])[y[:200]]
+    clf = tiny_classifier().fit(X[:200], names)
+    np.testing.assert_array_equal(clf.classes_, ["N1", "N2", "N3", "REM", "W"])
+    assert set(clf.predict(X[:50])) <= set(names)
+
+
+def test_binary_problem_uses_two_softmax_units(spectrograms):
+    X, y, _ = spectrograms
+    mask = np.isin(y, [0, 3])
+    clf = tiny_classifier().fit(X[mask], y[mask])
+    assert clf.model_.output_shape == (None, 2)
+    assert clf.predict_proba(X[mask][:5]).shape == (5, 2)
+
+
+def test_same_random_state_bitwise_identical(spectrograms):
+    X, y, _ = spectrograms
+    a = tiny_classifier(random_state=7).fit(X[:200], y[:200]).predict_proba(X[200:])
+    b = tiny_classifier(random_state=7).fit(X[:200], y[:200]).predict_proba(X[200:])
+    c = tiny_classifier(random_state=8).fit(X[:200], y[:200]).predict_proba(X[200:])
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_bitwise_identical_across_processes(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from skdreamy import EpochSpectrogram
+        from skdreamy.datasets import make_sleep_epochs
+        from tests.conftest import tiny_classifier
+        X, y = make_sleep_epochs(150, random_state=1)
+        S = EpochSpectrogram(log=True).fit_transform(X)
+        proba = tiny_classifier(random_state=5).fit(S, y).predict_proba(S)
+        np.save(sys.argv[1], proba)
+        """
+    )
+    paths = [tmp_path / f"p{i}.npy" for i in range(2)]
+    for path in paths:
+        subprocess.run(
+            [sys.executable, "-c", script, str(path)],
+            check=True,
+            capture_output=True,
+            cwd=str(Path(__file__).parents[1]),
+        )
+    assert np.array_equal(np.load(paths[0]), np.load(paths[1]))
+
+
+def test_pickle_and_clone(fitted):
+    clf, X, _ = fitted
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    unfitted = clone(clf)
+    assert unfitted.get_params() == clf.get_params()
+    assert not hasattr(unfitted, "model_")
+
+
+def test_cross_validation_folds_are_stratified(spectrograms):
+    X, y, _ = spectrograms
+    order = np.argsort(y, kind="stable")  # sorted by class, as sampler output
+    X, y = X[order][::3], y[order][::3]
+    result = cross_validate(
+        tiny_classifier(epochs=1), X, y, cv=3, scoring="f1_micro", return_indices=True
+    )
+    for test in result["indices"]["test"]:
+        assert set(y[test]) == set(range(5))  # KFold would give 1-2 classes
+
+
+@pytest.fixture
+def keras_fit_spy(monkeypatch):
+    calls = []
+    original = BaseWrapper._fit_keras_model
+
+    def spy(self, X, y, **kwargs):
+        calls.append({"X": X, "y": y, **kwargs})
+        return original(self, X, y, **kwargs)
+
+    monkeypatch.setattr(BaseWrapper, "_fit_keras_model", spy)
+    return calls
+
+
+def test_validation_split_is_stratified_and_shuffled(spectrograms, keras_fit_spy):
+    X, y, _ = spectrograms
+    order = np.argsort(y, kind="stable")
+    clf = tiny_classifier(epochs=1, validation_fraction=0.2, random_state=0)
+    clf.fit(X[order], y[order])
+    call = keras_fit_spy[0]
+    X_val, y_val = call["validation_data"]
+    counts = y_val.sum(axis=0)
+    assert len(X_val) == len(y_val) == pytest.approx(0.2 * len(y), abs=1)
+    expected = 0.2 * np.bincount(y)
+    assert np.all(np.abs(counts - expected) <= 1)
+    assert len(call["y"]) + len(y_val) == len(y)
+    assert {"val_loss", "val_accuracy"} <= set(clf.history_)
+
+
+def test_class_weight_balanced_is_a_parameter(spectrograms, keras_fit_spy):
+    X, y, _ = spectrograms
+    tiny_classifier(epochs=1, class_weight="balanced").fit(X[:200], y[:200])
+    np.testing.assert_allclose(
+        keras_fit_spy[0]["sample_weight"],
+        compute_sample_weight("balanced", y[:200]),
+        rtol=1e-6,
+    )
+
+
+def test_early_stopping_stops_on_noise(spectrograms):
+    X, _, _ = spectrograms
+    y_noise = np.random.default_rng(0).integers(0, 2, len(X))
+    clf = tiny_classifier(
+        epochs=40, validation_fraction=0.3, early_stopping=True, patience=1
+    ).fit(X, y_noise)
+    assert len(clf.history_["val_loss"]) < 40
+
+
+def test_early_stopping_needs_validation(spectrograms):
+    X, y, _ = spectrograms
+    with pytest.raises(ValueError, match="validation_fraction > 0"):
+        tiny_classifier(early_stopping=True).fit(X, y)
+
+
+def test_validation_split_needs_two_epochs_per_class(spectrograms):
+    X, y, _ = spectrograms
+    y = y.copy()
+    y[0] = 9  # a class with a single epoch
+    with pytest.raises(ValueError, match="at least 2 epochs"):
+        tiny_classifier(validation_fraction=0.2).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "match"),
+    [
+        (np.full((10, 3009), np.nan), np.arange(10) % 2, "NaN"),
+        (np.zeros((10, 3008)), np.arange(10) % 2, r"3008 features.*51 \* 59 = 3009"),
+        (np.zeros((10, 59, 51)), np.arange(10) % 2, r"shape \(59, 51\).*\(51, 59\)"),
+        (np.zeros((10, 1, 51, 59)), np.arange(10) % 2, "4 dimensions"),
+        (np.zeros((10, 3009)), np.zeros(10), r"1 class: \[0.0\]"),
+        (np.zeros((10, 3009)), np.arange(9) % 2, r"\[10, 9\]"),
+        (np.zeros((0, 3009)), np.zeros(0), "0 sample"),
+    ],
+)
+def test_bad_training_input(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        tiny_classifier().fit(X, y)
+
+
+def test_unseen_labels_at_score(fitted):
+    clf, X, y = fitted
+    y_bad = y[:10].copy()
+    y_bad[0] = 7
+    with pytest.raises(ValueError, match=r"labels never seen in fit: \[7\]"):
+        clf.score(X[:10], y_bad)
+
+
+def test_predict_rejects_other_shape(fitted):
+    clf, _, _ = fitted
+    with pytest.raises(ValueError, match="3009 features"):
+        clf.predict(np.zeros((2, 100)))

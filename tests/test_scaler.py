@@ -1,0 +1,160 @@
+"""SpectrogramScaler: the reference min-max scaling and its grid-search options."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+
+from skdreamy import SpectrogramScaler
+
+
+@pytest.fixture
+def power(rng):
+    return rng.gamma(2.0, 10.0, size=(30, 51, 59))
+
+
+@pytest.mark.parametrize(
+    ("method", "sk_scaler"),
+    [
+        ("minmax", MinMaxScaler()),
+        ("standard", StandardScaler()),
+        ("robust", RobustScaler()),
+    ],
+)
+def test_per_cell_equals_sklearn_scaler_on_flattened_images(power, method, sk_scaler):
+    flat = power.reshape(len(power), -1)
+    ours = SpectrogramScaler(method=method).fit_transform(power)
+    np.testing.assert_allclose(
+        ours, sk_scaler.fit_transform(flat), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_default_is_reference_minmax(power, rng):
+    scaler = SpectrogramScaler().fit(power)
+    Z = scaler.transform(power)
+    assert Z.shape == (30, 3009) and Z.dtype == np.float32
+    assert Z.min() == 0.0 and Z.max() == 1.0
+    # Each cell spans [0, 1] over the training epochs.
+    np.testing.assert_allclose(Z.min(axis=0), 0.0)
+    np.testing.assert_allclose(Z.max(axis=0), 1.0, rtol=1e-6)
+
+
+def test_2d_and_3d_input_agree(power):
+    a = SpectrogramScaler().fit(power).transform(power)
+    flat = power.reshape(len(power), -1)
+    b = SpectrogramScaler().fit(flat).transform(flat)
+    c = SpectrogramScaler().fit(flat).transform(power)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+
+
+def test_per_frequency_shares_statistics_along_time(power):
+    scaler = SpectrogramScaler(method="standard", per="frequency").fit(power)
+    assert scaler.center_.shape == (51, 1)
+    Z = scaler.transform(power).reshape(power.shape)
+    np.testing.assert_allclose(Z.mean(axis=(0, 2)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(Z.std(axis=(0, 2)), 1.0, rtol=1e-4)
+
+
+def test_global_statistics(power):
+    scaler = SpectrogramScaler(per="global").fit(power)
+    assert scaler.center_.shape == (1, 1)
+    Z = scaler.transform(power)
+    assert Z.min() == 0.0 and np.isclose(Z.max(), 1.0)
+
+
+def test_log_power(power):
+    Z = SpectrogramScaler(method="standard", per="global", log=True, log_offset=1.0)
+    out = Z.fit_transform(power)
+    expected = np.log10(power + 1.0)
+    expected = (expected - expected.mean()) / expected.std()
+    np.testing.assert_allclose(out, expected.reshape(30, -1), rtol=1e-4, atol=1e-5)
+
+
+def test_clip_keeps_unseen_data_in_unit_range(power, rng):
+    scaler = SpectrogramScaler(clip=True).fit(power)
+    test = rng.gamma(2.0, 30.0, size=(10, 51, 59))  # wider range than training
+    Z = scaler.transform(test)
+    assert Z.min() >= 0.0 and Z.max() <= 1.0
+    unclipped = SpectrogramScaler().fit(power).transform(test)
+    assert unclipped.max() > 1.0
+
+
+def test_constant_cells_do_not_divide_by_zero(power):
+    power = power.copy()
+    power[:, 3, :] = 7.0  # a constant frequency row
+    for method in ("minmax", "standard", "robust"):
+        Z = SpectrogramScaler(method=method).fit_transform(power)
+        assert np.all(np.isfinite(Z))
+        np.testing.assert_array_equal(Z.reshape(power.shape)[:, 3, :], 0.0)
+
+
+def test_tiny_values_are_not_mistaken_for_constant(power):
+    volts = power * 1e-12  # power in V^2/Hz instead of uV^2/Hz
+    np.testing.assert_allclose(
+        SpectrogramScaler().fit_transform(volts),
+        SpectrogramScaler().fit_transform(power),
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("method", ["minmax", "standard", "robust"])
+@pytest.mark.parametrize("log", [False, True])
+def test_inverse_transform_round_trip(power, method, log):
+    scaler = SpectrogramScaler(method=method, log=log, per="frequency").fit(power)
+    back = scaler.inverse_transform(scaler.transform(power))
+    np.testing.assert_allclose(back, power.reshape(30, -1), rtol=1e-3, atol=1e-3)
+
+
+def test_feature_names_pass_through(power):
+    scaler = SpectrogramScaler().fit(power)
+    names = scaler.get_feature_names_out()
+    assert len(names) == 3009 and names[0] == "x0"
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    images=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 12), st.integers(1, 6), st.integers(1, 7)),
+        elements=st.floats(0, 1e4, allow_subnormal=False),
+    ),
+    method=st.sampled_from(["minmax", "standard", "robust"]),
+    per=st.sampled_from(["cell", "frequency", "global"]),
+    log=st.booleans(),
+)
+def test_properties_shape_dtype_range(images, method, per, log):
+    n, f, t = images.shape
+    scaler = SpectrogramScaler(
+        method=method, per=per, log=log, spectrogram_shape=(f, t)
+    )
+    Z = scaler.fit_transform(images)
+    assert Z.shape == (n, f * t)
+    assert Z.dtype == np.float32
+    assert np.all(np.isfinite(Z))
+    if method == "minmax":
+        assert Z.min() >= -1e-6 and Z.max() <= 1 + 1e-6
+
+
+@pytest.mark.parametrize(
+    ("X", "params", "match"),
+    [
+        (np.zeros((4, 51, 58)), {}, r"spectrograms of shape \(51, 58\).*\(51, 59\)"),
+        (np.zeros((4, 100)), {}, r"100 features per epoch.*51 \* 59 = 3009"),
+        (np.zeros((4, 2, 51, 59)), {}, "got an array of 4 dimensions"),
+        (np.full((4, 3009), np.nan), {}, "NaN"),
+        (np.full((4, 3009), -1.0), {"log": True}, "negative"),
+        (np.zeros((4, 3009)), {"spectrogram_shape": (51,)}, "pair of positive"),
+    ],
+)
+def test_bad_input(X, params, match):
+    with pytest.raises(ValueError, match=match):
+        SpectrogramScaler(**params).fit(X)
+
+
+def test_transform_rejects_other_layout(power):
+    scaler = SpectrogramScaler(spectrogram_shape=None).fit(power)
+    with pytest.raises(ValueError, match=r"fitted on \(51, 59\)"):
+        scaler.transform(np.zeros((2, 59, 51)))
