@@ -1,0 +1,153 @@
+"""make_pipeline: scaling, balancing in fit only, classification; tuning."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    StratifiedKFold,
+    check_cv,
+    cross_val_score,
+)
+
+from skdreamy import EpochSpectrogram, SpectrogramScaler, make_pipeline
+from skdreamy.sampling import ClassBalancer
+from tests.conftest import tiny_classifier
+
+
+class SpyClassifier(ClassifierMixin, BaseEstimator):
+    """Records what reaches the last step in fit and in predict."""
+
+    def fit(self, X, y):
+        self.fit_X_, self.fit_y_ = np.asarray(X), np.asarray(y)
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        self.predict_X_ = np.asarray(X)
+        return np.full(len(X), self.classes_[0])
+
+
+def test_steps_and_parameters():
+    pipe = make_pipeline(n_per_class=300, random_state=4)
+    assert [name for name, _ in pipe.steps] == ["scale", "balance", "classify"]
+    assert isinstance(pipe["scale"], SpectrogramScaler)
+    assert isinstance(pipe["balance"], ClassBalancer)
+    params = pipe.get_params()
+    assert params["balance__n_per_class"] == 300
+    assert params["balance__random_state"] == 4
+    assert params["classify__random_state"] == 4
+    assert params["classify__batch_size"] == 16 and params["classify__epochs"] == 25
+    assert is_classifier(pipe)
+    raw = make_pipeline(raw=True)
+    assert isinstance(raw["spectrogram"], EpochSpectrogram)
+
+
+def test_balancing_happens_in_fit_only(spectrograms):
+    X, y, _ = spectrograms
+    pipe = make_pipeline(n_per_class=25, classifier=SpyClassifier(), random_state=0)
+    pipe.fit(X[:400], y[:400])
+    spy = pipe["classify"]
+    assert np.bincount(spy.fit_y_).tolist() == [25] * 5
+    pipe.predict(X[400:])
+    np.testing.assert_array_equal(spy.predict_X_, pipe["scale"].transform(X[400:]))
+    pipe.score(X[400:], y[400:])
+    assert len(spy.predict_X_) == 200
+
+
+def test_raw_pipeline_accepts_raw_epochs(raw_epochs):
+    X, y, _ = raw_epochs
+    pipe = make_pipeline(raw=True, n_per_class=10, classifier=SpyClassifier())
+    pipe.fit(X[:100], y[:100])
+    assert pipe["classify"].fit_X_.shape == (50, 3009)
+
+
+def test_cross_val_score_is_stratified_and_scores_f1_micro(spectrograms):
+    X, y, _ = spectrograms
+    pipe = make_pipeline(n_per_class=30, classifier=tiny_classifier(), random_state=0)
+    assert isinstance(check_cv(3, y, classifier=is_classifier(pipe)), StratifiedKFold)
+    scores = cross_val_score(pipe, X, y, cv=3, scoring="f1_micro")
+    assert scores.shape == (3,)
+    assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_subject_wise_cross_validation_on_raw_epochs(raw_epochs):
+    X, y, groups = raw_epochs
+    pipe = make_pipeline(
+        raw=True, n_per_class=30, classifier=tiny_classifier(), random_state=0
+    )
+    scores = cross_val_score(
+        pipe, X, y, groups=groups, cv=GroupKFold(n_splits=3), scoring="f1_micro"
+    )
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+
+
+@pytest.fixture(scope="module")
+def grid_results(spectrograms):
+    X, y, _ = spectrograms
+    X, y = X[::2], y[::2]
+    grid = {"balance__n_per_class": [15, 30], "classify__dropout": [0.2, 0.5]}
+    results = {}
+    for n_jobs in (1, 2):
+        search = GridSearchCV(
+            make_pipeline(classifier=tiny_classifier(epochs=1), random_state=0),
+            grid,
+            scoring="f1_micro",
+            cv=2,
+            n_jobs=n_jobs,
+        )
+        results[n_jobs] = search.fit(X, y)
+    return results, X
+
+
+def test_grid_search_runs_with_one_and_two_jobs(grid_results):
+    results, X = grid_results
+    for search in results.values():
+        assert len(search.cv_results_["params"]) == 4
+        assert set(search.best_params_) == {"balance__n_per_class", "classify__dropout"}
+        assert search.predict(X[:5]).shape == (5,)
+
+
+def test_grid_search_scores_do_not_depend_on_n_jobs(grid_results):
+    results, _ = grid_results
+    np.testing.assert_array_equal(
+        results[1].cv_results_["mean_test_score"],
+        results[2].cv_results_["mean_test_score"],
+    )
+
+
+def test_fitted_pipeline_pickles_and_clones(spectrograms):
+    X, y, _ = spectrograms
+    pipe = make_pipeline(n_per_class=20, classifier=tiny_classifier(), random_state=0)
+    pipe.fit(X[:300], y[:300])
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X[300:]), pipe.predict_proba(X[300:])
+    )
+    again = clone(pipe).fit(X[:300], y[:300])
+    np.testing.assert_array_equal(
+        again.predict_proba(X[300:]), pipe.predict_proba(X[300:])
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_per_class": 0}, "n_per_class"),
+        ({"scaler": "minmax"}, "scaler"),
+        ({"classifier": 3}, "classifier"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_pipeline(**kwargs)
+
+
+def test_n_per_class_below_one_via_set_params(spectrograms):
+    X, y, _ = spectrograms
+    pipe = make_pipeline(classifier=SpyClassifier()).set_params(balance__n_per_class=0)
+    with pytest.raises(ValueError, match="n_per_class"):
+        pipe.fit(X, y)
