@@ -261,9 +261,11 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
 
 
 def _check_rank(X):
-    ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
+    if isinstance(X, list | tuple):
+        X = np.asarray(X)
+    ndim = getattr(X, "ndim", 2)
     if ndim > 2:
         raise ValueError(
             "EpochSpectrogram expects raw epochs as a 2-D array (n_epochs, n_times); "
-            f"got {ndim} dimensions with shape {np.shape(X)}."
+            f"got {ndim} dimensions with shape {X.shape}."
         )
