@@ -1,6 +1,7 @@
 """Data loaders and generators. Every loader returns plain arrays or a Bunch."""
 
 from ._edf import read_night
+from ._nights import load_nights
 from ._synthetic import make_sleep_epochs
 
-__all__ = ["make_sleep_epochs", "read_night"]
+__all__ = ["load_nights", "make_sleep_epochs", "read_night"]
