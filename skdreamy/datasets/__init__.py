@@ -2,6 +2,7 @@
 
 from ._edf import read_night
 from ._nights import load_nights
+from ._spectrograms import load_spectrograms
 from ._synthetic import make_sleep_epochs
 
-__all__ = ["load_nights", "make_sleep_epochs", "read_night"]
+__all__ = ["load_nights", "load_spectrograms", "make_sleep_epochs", "read_night"]
