@@ -2,7 +2,14 @@
 
 from ._edf import read_night
 from ._nights import load_nights
+from ._sleep_edf import load_sleep_edf
 from ._spectrograms import load_spectrograms
 from ._synthetic import make_sleep_epochs
 
-__all__ = ["load_nights", "load_spectrograms", "make_sleep_epochs", "read_night"]
+__all__ = [
+    "load_nights",
+    "load_sleep_edf",
+    "load_spectrograms",
+    "make_sleep_epochs",
+    "read_night",
+]
