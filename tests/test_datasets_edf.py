@@ -314,6 +314,26 @@ def test_empty_night(tmp_path):
     assert "'movement': 1" in str(info.value) and "'unscored': 2" in str(info.value)
 
 
+def test_onset_only_and_partial_annotations(tmp_path):
+    """Duration 0 scores one epoch; an unscored stretch keeps its whole epochs."""
+    psg = write_psg(
+        tmp_path / "onsets.edf",
+        {EEG: ramp(6 * 3000, SFREQ)},
+        SFREQ,
+        annotations=[
+            (0, 0, "Sleep stage W"),
+            (30, None, "Sleep stage 2"),
+            (60, 75, "Sleep stage ?"),
+            (135, 30, "Sleep stage 3"),
+        ],
+    )
+    night = read_night(psg)
+    assert night.y.tolist() == [0, 2, 3]
+    np.testing.assert_allclose(night.onsets, [0, 30, 135])
+    np.testing.assert_allclose(night.X[:, 0], [0, 30, 135], atol=0.05)
+    assert night.n_dropped["unscored"] == 2
+
+
 def test_epochs_of_another_length(tmp_path):
     psg = write_psg(
         tmp_path / "twenty.edf",

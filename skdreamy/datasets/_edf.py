@@ -286,23 +286,19 @@ def read_night(
     resampler when the recording has another rate, and converted to
     microvolts. The scoring is read with :func:`mne.read_annotations`: each
     annotation of ``k * epoch_duration`` seconds scores ``k`` epochs from its
-    onset, and each epoch is cut from the signal at its scored onset.
+    onset (one of duration 0 scores one epoch), and each epoch is cut from
+    the signal at its scored onset.
 
-    Annotation labels understood by default (case-insensitive):
+    Annotation labels understood by default (case-insensitive), R&K as in
+    Sleep-EDF and AASM:
 
-    ============================================  ====================
-    label                                         becomes
-    ============================================  ====================
-    ``Sleep stage W``, ``W``, ``Wake``            0 (W)
-    ``Sleep stage 1``, ``Sleep stage N1``, ``N1``  1 (N1)
-    ``Sleep stage 2``, ``Sleep stage N2``, ``N2``  2 (N2)
-    ``Sleep stage 3``, ``Sleep stage 4``,          3 (N3)
-    ``Sleep stage N3``, ``N3``
-    ``Sleep stage R``, ``Sleep stage REM``,        4 (REM)
-    ``R``, ``REM``
-    ``Movement time``, ``Movement``               dropped, counted
-    ``Sleep stage ?``, ``?``, ``Unscored``         dropped, counted
-    ============================================  ====================
+    - 0 (W): ``Sleep stage W``, ``W``, ``Wake``
+    - 1 (N1): ``Sleep stage 1``, ``Sleep stage N1``, ``N1``
+    - 2 (N2): ``Sleep stage 2``, ``Sleep stage N2``, ``N2``
+    - 3 (N3): ``Sleep stage 3``, ``Sleep stage 4``, ``Sleep stage N3``, ``N3``
+    - 4 (REM): ``Sleep stage R``, ``Sleep stage REM``, ``R``, ``REM``
+    - dropped and counted as movement: ``Movement time``, ``Movement``
+    - dropped and counted as unscored: ``Sleep stage ?``, ``?``, ``Unscored``
 
     Parameters
     ----------
