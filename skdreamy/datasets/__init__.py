@@ -1,5 +1,15 @@
 """Data loaders and generators. Every loader returns plain arrays or a Bunch."""
 
+from ._edf import read_night
+from ._nights import load_nights
+from ._sleep_edf import load_sleep_edf
+from ._spectrograms import load_spectrograms
 from ._synthetic import make_sleep_epochs
 
-__all__ = ["make_sleep_epochs"]
+__all__ = [
+    "load_nights",
+    "load_sleep_edf",
+    "load_spectrograms",
+    "make_sleep_epochs",
+    "read_night",
+]

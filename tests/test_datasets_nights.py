@@ -1,0 +1,267 @@
+"""load_nights: the real DREAMS excerpts and small night files written here."""
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny_classifier
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.model_selection import GroupKFold, cross_val_score
+
+from skdreamy import make_pipeline
+from skdreamy.datasets import load_nights
+
+# The table of shared/data/README.md: file -> (channel, orig fs, W, N1, N2, N3, REM)
+README_TABLE = {
+    "dreams_spindles_excerpt1.npz": ("C3-A1", 100, 10, 1, 36, 13, 0),
+    "dreams_spindles_excerpt2.npz": ("CZ-A1", 200, 0, 4, 32, 24, 0),
+    "dreams_spindles_excerpt3.npz": ("C3-A1", 50, 6, 12, 39, 3, 0),
+    "dreams_spindles_excerpt4.npz": ("CZ-A1", 200, 18, 14, 24, 4, 0),
+    "dreams_spindles_excerpt6.npz": ("CZ-A1", 200, 2, 2, 40, 16, 0),
+    "dreams_spindles_excerpt7.npz": ("CZ-A1", 200, 1, 6, 38, 10, 5),
+}
+
+
+@pytest.fixture(scope="module")
+def real(shared_data_dir):
+    return load_nights(shared_data_dir)
+
+
+def test_real_nights_match_the_readme(real):
+    assert [f.name for f in real.files] == sorted(README_TABLE)
+    assert real.X.shape == (360, 3000) and real.X.dtype == np.float32
+    assert real.y.shape == real.groups.shape == real.nights.shape == (360,)
+    assert set(np.unique(real.y)) <= set(range(5))
+    assert len(np.unique(real.groups)) == len(real.subjects) == 6
+    for i, name in enumerate(sorted(README_TABLE)):
+        channel, orig_fs, *counts = README_TABLE[name]
+        in_night = real.nights == i
+        assert np.bincount(real.y[in_night], minlength=5).tolist() == counts
+        assert real.channels[i] == channel and real.orig_fs[i] == orig_fs
+        # One subject per night, named after the file.
+        assert real.subjects[np.unique(real.groups[in_night])].tolist() == [
+            name.removesuffix(".npz")
+        ]
+        np.testing.assert_array_equal(real.onsets[in_night], 30 * np.arange(60))
+    assert np.bincount(real.y).tolist() == [37, 39, 209, 70, 5]
+    assert set(np.unique(real.label_agreement)) <= {1.0, np.float32(4 / 6)}
+    assert np.all(np.isfinite(real.X))
+    # Microvolts: per-epoch std of tens of µV (README: about 15-33).
+    assert 5 < np.median(real.X.std(axis=1)) < 60
+
+
+def test_real_nights_memory_mapped(shared_data_dir, real):
+    before = sorted(p.name for p in shared_data_dir.iterdir())
+    mapped = load_nights(shared_data_dir, mmap=True)
+    assert isinstance(mapped.X, np.memmap)
+    assert not mapped.X.flags.writeable
+    np.testing.assert_array_equal(mapped.X, real.X)
+    np.testing.assert_array_equal(mapped.y, real.y)
+    assert sorted(p.name for p in shared_data_dir.iterdir()) == before
+
+
+# All 5 REM epochs are in excerpt 7: the fold that tests on it trains without REM.
+@pytest.mark.filterwarnings("ignore::skdreamy.sampling.MissingStageWarning")
+def test_subject_wise_cross_validation_on_real_nights(real):
+    pipe = make_pipeline(
+        raw=True, n_per_class=20, classifier=tiny_classifier(epochs=1), random_state=0
+    )
+    scores = cross_val_score(
+        pipe, real.X, real.y, groups=real.groups, cv=GroupKFold(3), scoring="f1_micro"
+    )
+    assert scores.shape == (3,)
+    assert np.all((scores >= 0) & (scores <= 1))
+
+
+def write_night(path, n=3, *, seed=0, compressed=True, **override):
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "x": rng.normal(scale=20, size=(n, 3000)).astype(np.float32),
+        "y": rng.integers(0, 5, n).astype(np.int8),
+        "subject": np.array(f"subject{seed}"),
+        "channel": np.array("C3-A1"),
+        "orig_fs": np.array(200),
+        "onset_s": (30 * np.arange(n)).astype(np.int32),
+        "label_agreement": np.ones(n, dtype=np.float32),
+        "dataset": np.array("test"),
+    }
+    arrays.update(override)
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    (np.savez_compressed if compressed else np.savez)(path, **arrays)
+    return path
+
+
+def test_a_file_a_list_and_a_folder(tmp_path):
+    a = write_night(tmp_path / "a.npz", 2, seed=1)
+    b = write_night(tmp_path / "b.npz", 3, seed=2)
+    assert load_nights(a).X.shape == (2, 3000)
+    reverse = load_nights([b, str(a)])
+    assert reverse.files == [b, a]
+    assert reverse.nights.tolist() == [0, 0, 0, 1, 1]
+    assert reverse.subjects.tolist() == ["subject1", "subject2"]
+    assert reverse.groups.tolist() == [1, 1, 1, 0, 0]
+    folder = load_nights(tmp_path)
+    assert folder.files == [a, b]
+    np.testing.assert_array_equal(
+        folder.X, np.concatenate([reverse.X[3:], reverse.X[:3]])
+    )
+
+
+def test_optional_keys_become_nan(tmp_path):
+    path = write_night(
+        tmp_path / "bare.npz", onset_s=None, label_agreement=None, orig_fs=None
+    )
+    night = load_nights(path)
+    assert np.isnan(night.onsets).all() and np.isnan(night.label_agreement).all()
+    assert np.isnan(night.orig_fs).all()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"y": None}, r"missing key\(s\) \['y'\]"),
+        ({"subject": None, "channel": None}, r"\['subject', 'channel'\]"),
+        ({"x": np.zeros((3, 2999))}, r"'x' must have shape \(n_epochs, 3000\)"),
+        ({"x": np.zeros(3000)}, r"'x' must have shape .*got \(3000,\)"),
+        ({"x": np.zeros((0, 3000)), "y": np.zeros(0, int)}, "holds no epochs"),
+        ({"y": np.zeros(2, np.int8)}, r"'y' must have shape \(3,\)"),
+        ({"y": np.array([0, 5, 2])}, r"labels outside 0\.\.4: \[5\]"),
+        ({"y": np.array([0, -1, 2])}, r"labels outside 0\.\.4: \[-1\]"),
+        ({"y": np.array([0.5, 1, 2])}, "integer stage codes"),
+        ({"y": np.array(["W", "N1", "N2"])}, "integer stage codes"),
+        ({"x": np.full((3, 3000), np.nan)}, "NaN or infinite values in 3"),
+        ({"x": np.array([["a"] * 3000] * 3)}, "must hold numbers"),
+        ({"subject": np.array(["a", "b"])}, "'subject' must be a single string"),
+        ({"channel": np.array(3)}, "'channel' must be a single string"),
+        ({"onset_s": np.zeros(4)}, r"'onset_s' must have shape \(3,\)"),
+        ({"label_agreement": np.full(3, 1.5)}, r"must lie in \[0, 1\]"),
+        ({"label_agreement": np.full(3, np.nan)}, "must hold finite numbers"),
+        ({"orig_fs": np.array(-1)}, "one positive number"),
+    ],
+)
+def test_bad_night_files_are_named(tmp_path, override, message):
+    good = write_night(tmp_path / "good.npz", seed=1)
+    bad = write_night(tmp_path / "bad.npz", seed=2, **override)
+    with pytest.raises(ValueError, match=message) as info:
+        load_nights(tmp_path)
+    assert str(bad) in str(info.value)
+    assert load_nights(good).X.shape == (3, 3000)
+
+
+def test_nan_in_one_epoch_names_it(tmp_path):
+    x = np.zeros((4, 3000), np.float32)
+    x[2, 17] = np.inf
+    path = write_night(tmp_path / "inf.npz", 4, x=x)
+    with pytest.raises(ValueError, match=r"in 1 epoch.*index 2"):
+        load_nights(path)
+
+
+@pytest.mark.parametrize("keep", [0.0001, 0.5, 0.999])
+def test_truncated_file(tmp_path, keep):
+    path = write_night(tmp_path / "night.npz", 20)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(ValueError, match=r"night\.npz: cannot read .*truncated"):
+        load_nights(path)
+
+
+def test_corrupt_member(tmp_path):
+    path = write_night(tmp_path / "night.npz", 20)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the compressed 'x'
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"night\.npz: cannot read the arrays"):
+        load_nights(path)
+
+
+def test_not_an_archive(tmp_path):
+    path = tmp_path / "single.npz"
+    with path.open("wb") as f:
+        np.save(f, np.zeros((2, 3000)))
+    with pytest.raises(ValueError, match=r"single array, not an \.npz archive"):
+        load_nights(path)
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    path = tmp_path / "objects.npz"
+    np.savez(
+        path,
+        x=np.zeros((1, 3000)),
+        y=np.zeros(1, int),
+        subject=np.array([{"evil": 1}], dtype=object),
+        channel="C3",
+    )
+    with pytest.raises(ValueError, match=r"objects\.npz: cannot read the arrays"):
+        load_nights(path)
+
+
+def test_missing_paths(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no \.npz file in the folder"):
+        load_nights(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"nope\.npz' does not exist"):
+        load_nights(tmp_path / "nope.npz")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_nights([write_night(tmp_path / "a.npz"), tmp_path / "b.npz"])
+    with pytest.raises(ValueError, match="empty list"):
+        load_nights([])
+
+
+_night = st.fixed_dictionaries(
+    {
+        "n": st.integers(1, 4),
+        "subject": st.sampled_from(["ann", "bob", "cy"]),
+        "channel": st.sampled_from(["C3-A1", "CZ-A1", "EEG Fpz-Cz"]),
+        "seed": st.integers(0, 2**32 - 1),
+        "y_dtype": st.sampled_from([np.int8, np.int64, np.uint8]),
+        "optional": st.booleans(),
+        "compressed": st.booleans(),
+    }
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(nights=st.lists(_night, min_size=1, max_size=4), mmap=st.booleans())
+def test_round_trip(nights, mmap):
+    """Whatever valid nights are written come back, in file order."""
+    with tempfile.TemporaryDirectory() as folder:
+        xs, ys, agreements, onsets = [], [], [], []
+        for i, night in enumerate(nights):
+            rng = np.random.default_rng(night["seed"])
+            x = rng.normal(scale=30, size=(night["n"], 3000)).astype(np.float32)
+            y = rng.integers(0, 5, night["n"]).astype(night["y_dtype"])
+            extra = {}
+            if night["optional"]:
+                extra = {
+                    "onset_s": rng.uniform(0, 1e5, night["n"]),
+                    "label_agreement": rng.uniform(0, 1, night["n"]),
+                    "orig_fs": np.array(128.0),
+                }
+            save = np.savez_compressed if night["compressed"] else np.savez
+            save(
+                Path(folder) / f"night{i:02d}.npz",
+                x=x,
+                y=y,
+                subject=night["subject"],
+                channel=night["channel"],
+                **extra,
+            )
+            xs.append(x)
+            ys.append(y)
+            onsets.append(extra.get("onset_s", np.full(night["n"], np.nan)))
+            agreements.append(extra.get("label_agreement", np.full(night["n"], np.nan)))
+        data = load_nights(folder, mmap=mmap)
+        np.testing.assert_array_equal(data.X, np.concatenate(xs))
+    assert data.y.dtype == np.int64
+    np.testing.assert_array_equal(data.y, np.concatenate(ys))
+    np.testing.assert_array_equal(data.onsets, np.concatenate(onsets))
+    np.testing.assert_allclose(
+        data.label_agreement, np.concatenate(agreements).astype(np.float32)
+    )
+    sizes = [night["n"] for night in nights]
+    expected_subjects = np.repeat([night["subject"] for night in nights], sizes)
+    np.testing.assert_array_equal(data.subjects[data.groups], expected_subjects)
+    assert data.subjects.tolist() == sorted({night["subject"] for night in nights})
+    np.testing.assert_array_equal(data.nights, np.repeat(np.arange(len(nights)), sizes))
+    assert data.channels.tolist() == [night["channel"] for night in nights]
