@@ -257,19 +257,25 @@ def _describe_foreign(start):
 def _read_frame(path):
     """Check the frame of a model file; return (header, payload bytes)."""
     path = Path(os.fspath(path))
-    data = path.read_bytes()
     name = str(path)
-    if not data:
-        raise ValueError(f"{name!r} is empty (0 bytes): it is not a skdreamy model.")
-    if not data.startswith(_MAGIC):
-        if _MAGIC.startswith(data):
+    with open(path, "rb") as file:
+        # Identify the file from its first bytes before reading it all (it
+        # may be a multi-gigabyte recording passed by mistake).
+        start = file.read(64)
+        if not start:
             raise ValueError(
-                f"{name!r} is truncated: it holds only {len(data)} bytes of a "
-                "skdreamy model file."
+                f"{name!r} is empty (0 bytes): it is not a skdreamy model."
             )
-        raise ValueError(
-            f"{name!r} is not a skdreamy model file: {_describe_foreign(data[:64])}."
-        )
+        if not start.startswith(_MAGIC):
+            if _MAGIC.startswith(start):
+                raise ValueError(
+                    f"{name!r} is truncated: it holds only {len(start)} bytes of "
+                    "a skdreamy model file."
+                )
+            raise ValueError(
+                f"{name!r} is not a skdreamy model file: {_describe_foreign(start)}."
+            )
+        data = start + file.read()
     start = len(_MAGIC) + _HEADER_LEN.size
     if len(data) < start:
         raise ValueError(f"{name!r} is truncated: its header is incomplete.")
