@@ -8,6 +8,7 @@ __version__ = "0.1.0.dev0"
 
 from .classifier import SleepStageCNNClassifier
 from .models import build_sleep_cnn
+from .persistence import load, save
 from .pipeline import make_pipeline
 from .preprocessing import EpochSpectrogram, SpectrogramScaler
 
@@ -17,5 +18,7 @@ __all__ = [
     "SpectrogramScaler",
     "__version__",
     "build_sleep_cnn",
+    "load",
     "make_pipeline",
+    "save",
 ]
