@@ -15,9 +15,16 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ._compat import classifier_tags
 from ._validation import check_spectrogram_shape, validate_spectrograms
 from .models import build_compact_cnn, build_sleep_cnn
+from .models._seeds import PRECISIONS
 
 # Prediction does not depend on the batch size; a larger one is much faster.
 _PREDICT_BATCH_SIZE = 256
+
+# Training steps per call of Keras' compiled train function. Larger values only
+# save Python and dispatch work between steps (the steps, their order and so
+# the results are the same; batch-level callbacks are called every this many
+# steps). See benchmarks/README.md for the measurements.
+_STEPS_PER_EXECUTION = 32
 
 ARCHITECTURES = ("reference", "compact")
 
@@ -73,6 +80,13 @@ class SleepStageCNNClassifier(KerasClassifier):
         restore the best weights. Needs ``validation_fraction > 0``.
     patience : int, default=5
         Epochs without improvement before early stopping.
+    precision : {"float32", "mixed_bfloat16"}, default="float32"
+        Numerical precision of training and prediction. ``"mixed_bfloat16"``
+        computes in bfloat16 with float32 weights and a float32 softmax
+        (Keras mixed precision): on CPUs with AMX or AVX512-BF16 (Intel
+        Sapphire Rapids and later) training is several times faster, on
+        others it may be slower. Results differ from float32 by rounding;
+        see benchmarks/README.md for the measured accuracy.
     callbacks : list of keras.callbacks.Callback or None, default=None
         Extra callbacks for training (progress bars, logging).
     random_state : int, RandomState instance or None, default=None
@@ -136,6 +150,7 @@ class SleepStageCNNClassifier(KerasClassifier):
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean"],
         "patience": [Interval(Integral, 0, None, closed="left")],
+        "precision": [StrOptions(set(PRECISIONS))],
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -155,6 +170,7 @@ class SleepStageCNNClassifier(KerasClassifier):
         validation_fraction=0.0,
         early_stopping=False,
         patience=5,
+        precision="float32",
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -170,6 +186,7 @@ class SleepStageCNNClassifier(KerasClassifier):
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.patience = patience
+        self.precision = precision
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -293,6 +310,7 @@ class SleepStageCNNClassifier(KerasClassifier):
                 dense_units=self.dense_units,
                 dropout=self.dropout,
                 seed=seed,
+                precision=self.precision,
             )
         else:
             model = build_compact_cnn(
@@ -301,13 +319,18 @@ class SleepStageCNNClassifier(KerasClassifier):
                 dense_units=self.dense_units,
                 dropout=self.dropout,
                 seed=seed,
+                precision=self.precision,
             )
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
             loss=keras.losses.CategoricalCrossentropy(),
             metrics=["accuracy"],
+            steps_per_execution=self._steps_per_execution(),
         )
         return model
+
+    def _steps_per_execution(self):
+        return _STEPS_PER_EXECUTION
 
     def _fit_keras_model(
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs

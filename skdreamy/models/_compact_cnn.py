@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from ._seeds import LayerSeeds
+from ._seeds import LayerSeeds, check_precision
 
 
 def build_compact_cnn(
@@ -14,6 +14,7 @@ def build_compact_cnn(
     dense_units=0,
     dropout=0.5,
     seed=None,
+    precision="float32",
 ):
     """Build a small all-``same``-padding CNN with global average pooling.
 
@@ -37,6 +38,9 @@ def build_compact_cnn(
         Dropout rate before the output (and the hidden dense layer).
     seed : int or None, default=None
         Seeds every initialiser and dropout layer.
+    precision : {"float32", "mixed_bfloat16"}, default="float32"
+        Keras dtype policy of the layers: ``"mixed_bfloat16"`` computes in
+        bfloat16 with float32 weights; the softmax output stays float32.
 
     Returns
     -------
@@ -52,9 +56,11 @@ def build_compact_cnn(
     (None, 2)
     """
     n_freqs, n_times = spectrogram_shape
+    check_precision(precision)
     seeds = LayerSeeds(seed)
+    dtype = {"dtype": precision}
     inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
-    x = layers.Reshape((n_freqs, n_times, 1), name="image")(inputs)
+    x = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
     for i, n_filters in enumerate(filters):
         x = layers.Conv2D(
             n_filters,
@@ -63,22 +69,25 @@ def build_compact_cnn(
             activation="relu",
             kernel_initializer=seeds.glorot(),
             name=f"conv{i}",
+            **dtype,
         )(x)
-        x = layers.MaxPooling2D(2, padding="same", name=f"pool{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+        x = layers.MaxPooling2D(2, padding="same", name=f"pool{i}", **dtype)(x)
+    x = layers.GlobalAveragePooling2D(name="gap", **dtype)(x)
     if dense_units:
-        x = layers.Dropout(dropout, seed=seeds(), name="dropout1")(x)
+        x = layers.Dropout(dropout, seed=seeds(), name="dropout1", **dtype)(x)
         x = layers.Dense(
             dense_units,
             activation="relu",
             kernel_initializer=seeds.glorot(),
             name="dense",
+            **dtype,
         )(x)
-    x = layers.Dropout(dropout, seed=seeds(), name="dropout2")(x)
+    x = layers.Dropout(dropout, seed=seeds(), name="dropout2", **dtype)(x)
     outputs = layers.Dense(
         n_classes,
         activation="softmax",
         kernel_initializer=seeds.glorot(),
         name="stage",
+        dtype="float32",  # a float32 softmax, as Keras' mixed-precision guide says
     )(x)
     return keras.Model(inputs, outputs, name="compact_cnn")

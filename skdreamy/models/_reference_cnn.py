@@ -17,7 +17,7 @@ layer table sums to 750,245 trainable parameters.
 import keras
 from keras import layers
 
-from ._seeds import LayerSeeds
+from ._seeds import LayerSeeds, check_precision
 
 _CONV_FILTERS = (32, 32, None, 32, 32, None, 64, 64, None, 128, None)  # None: pool
 
@@ -35,6 +35,7 @@ def build_sleep_cnn(
     dense_units=512,
     dropout=0.5,
     seed=None,
+    precision="float32",
 ):
     """Build the (uncompiled) reference sleep-staging CNN.
 
@@ -52,6 +53,9 @@ def build_sleep_cnn(
     seed : int or None, default=None
         Seeds every initialiser and dropout layer; the same seed gives the same
         initial weights and dropout masks.
+    precision : {"float32", "mixed_bfloat16"}, default="float32"
+        Keras dtype policy of the layers: ``"mixed_bfloat16"`` computes in
+        bfloat16 with float32 weights; the softmax output stays float32.
 
     Returns
     -------
@@ -80,13 +84,15 @@ def build_sleep_cnn(
             f"(n_freqs x n_times); got {n_freqs} x {n_times}. Use "
             'architecture="compact" for smaller inputs.'
         )
+    check_precision(precision)
     seeds = LayerSeeds(seed)
+    dtype = {"dtype": precision}
     inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
-    x = layers.Reshape((n_freqs, n_times, 1), name="image")(inputs)
+    x = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
     first = True
     for i, filters in enumerate(_CONV_FILTERS):
         if filters is None:
-            x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+            x = layers.MaxPooling2D(2, name=f"pool{i}", **dtype)(x)
             continue
         x = layers.Conv2D(
             filters,
@@ -95,18 +101,24 @@ def build_sleep_cnn(
             activation="relu",
             kernel_initializer=seeds.glorot(),
             name=f"conv{i}",
+            **dtype,
         )(x)
         first = False
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(dropout, seed=seeds(), name="dropout1")(x)
+    x = layers.Flatten(name="flatten", **dtype)(x)
+    x = layers.Dropout(dropout, seed=seeds(), name="dropout1", **dtype)(x)
     x = layers.Dense(
-        dense_units, activation="relu", kernel_initializer=seeds.glorot(), name="dense"
+        dense_units,
+        activation="relu",
+        kernel_initializer=seeds.glorot(),
+        name="dense",
+        **dtype,
     )(x)
-    x = layers.Dropout(dropout, seed=seeds(), name="dropout2")(x)
+    x = layers.Dropout(dropout, seed=seeds(), name="dropout2", **dtype)(x)
     outputs = layers.Dense(
         n_classes,
         activation="softmax",
         kernel_initializer=seeds.glorot(),
         name="stage",
+        dtype="float32",  # a float32 softmax, as Keras' mixed-precision guide says
     )(x)
     return keras.Model(inputs, outputs, name="sleep_cnn")

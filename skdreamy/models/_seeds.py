@@ -35,3 +35,14 @@ class LayerSeeds:
         import keras
 
         return keras.initializers.GlorotUniform(seed=self())
+
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def check_precision(precision):
+    """Raise a ValueError unless ``precision`` is a supported dtype policy."""
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"precision must be one of {list(PRECISIONS)}; got {precision!r}."
+        )

@@ -1,0 +1,265 @@
+"""Issue 6, items 1 and 2: training throughput of the reference CNN.
+
+Compares, side by side in one process and interleaved (A B C A B C ...):
+
+- ``keras``: raw ``build_sleep_cnn`` + ``compile`` + ``model.fit`` on scaled
+  spectrograms and one-hot labels, with the same settings the classifier uses
+  (Adam 1e-3, batch 16, shuffle, ``steps_per_execution``, precision);
+- ``keras+determinism``: the same inside ``tf.config.experimental.
+  enable_op_determinism()`` with a seed, which scikeras turns on around
+  ``fit`` whenever ``random_state`` is set (TensorFlow backend only);
+- ``classifier``: ``SleepStageCNNClassifier(random_state=0).fit`` on the same
+  scaled spectrograms and integer labels;
+- ``pipeline``: ``make_pipeline(n_per_class=n/5).fit`` on unscaled
+  spectrograms, scaling and balancing included (balancing to n/5 per class
+  keeps the number of training samples at n).
+
+Each fit builds a fresh model. Reported: the whole ``fit`` (build, tracing,
+all epochs) and the steady-state throughput (epochs after the first, timed by
+a callback). The wrapper overhead is ``classifier / keras - 1`` on fit time.
+
+Item 2: achieved GFLOP/s (FLOP per training sample from the layer shapes, see
+``_flops.py``) over the best dense matmul measured on the same cores in the
+same run, at the same precision.
+
+Run ``python -m benchmarks.training --quick`` (2,000 samples, 2 epochs,
+2 rounds) or ``--full`` (5,000 samples, 3 epochs, 3 rounds).
+"""
+
+import argparse
+import gc
+import os
+import time
+
+from . import _common as C
+
+
+class EpochTimer:
+    """Keras callback: wall time of every epoch."""
+
+    def __new__(cls):
+        import keras
+
+        class _Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.times = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._t = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.times.append(time.perf_counter() - self._t)
+
+        return _Timer()
+
+
+def main(argv=None):
+    parser = C.add_common_args(argparse.ArgumentParser(description=__doc__))
+    parser.add_argument("--n", type=int, default=None, help="training samples")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        help="float32 or mixed_bfloat16 (classifier's precision parameter)",
+    )
+    parser.add_argument(
+        "--variants",
+        default="keras,keras+determinism,classifier,pipeline",
+        help="comma-separated subset",
+    )
+    args = parser.parse_args(argv)
+    n = args.n or (5000 if args.full else 2000)
+    n_epochs = args.epochs or (3 if args.full else 2)
+    repeats = args.repeats or (3 if args.full else 2)
+    info = C.header("training throughput, reference CNN (items 1 and 2)", args)
+
+    import keras
+    import numpy as np
+
+    from skdreamy import (
+        EpochSpectrogram,
+        SleepStageCNNClassifier,
+        SpectrogramScaler,
+        build_sleep_cnn,
+        make_pipeline,
+    )
+
+    from ._flops import matmul_limits, training_flops_per_sample
+
+    X_raw, y, source = C.load_epochs(args.data, n)
+    print(f"   data     {source}")
+    S = EpochSpectrogram().fit_transform(X_raw)
+    del X_raw
+    Z = SpectrogramScaler().fit_transform(S)
+    Y = np.eye(5, dtype=np.float32)[y]
+    clf_params = dict(epochs=n_epochs, random_state=0)
+    if args.precision != "float32":
+        clf_params["precision"] = args.precision
+    probe = SleepStageCNNClassifier(**clf_params)
+    spe = getattr(probe, "_steps_per_execution", lambda: 1)()
+    batch = probe.batch_size
+    print(
+        f"   setup    {n} samples, {n_epochs} epochs per fit, batch {batch}, "
+        f"{repeats} rounds, precision {args.precision}, steps_per_execution {spe}"
+    )
+    flops = training_flops_per_sample(build_sleep_cnn())
+
+    def raw_keras(determinism):
+        def run():
+            timer = EpochTimer()
+            t0, c0 = time.perf_counter(), os.times()
+            policy = keras.config.dtype_policy()
+            keras.config.set_dtype_policy(args.precision)
+            try:
+                model = build_sleep_cnn(seed=0)
+            finally:
+                keras.config.set_dtype_policy(policy)
+            model.compile(
+                optimizer=keras.optimizers.Adam(1e-3),
+                loss=keras.losses.CategoricalCrossentropy(),
+                metrics=["accuracy"],
+                steps_per_execution=spe,
+            )
+            if determinism:
+                import tensorflow as tf
+
+                tf.random.set_seed(0)
+                tf.config.experimental.enable_op_determinism()
+            try:
+                model.fit(
+                    Z,
+                    Y,
+                    batch_size=batch,
+                    epochs=n_epochs,
+                    shuffle=True,
+                    verbose=0,
+                    callbacks=[timer],
+                )
+            finally:
+                if determinism:
+                    from tensorflow.python.framework import config
+
+                    config.disable_op_determinism()
+            return _done(t0, c0, timer)
+
+        return run
+
+    def classifier():
+        timer = EpochTimer()
+        t0, c0 = time.perf_counter(), os.times()
+        SleepStageCNNClassifier(callbacks=[timer], **clf_params).fit(Z, y)
+        return _done(t0, c0, timer)
+
+    def pipeline():
+        timer = EpochTimer()
+        t0, c0 = time.perf_counter(), os.times()
+        clf = SleepStageCNNClassifier(callbacks=[timer], **clf_params)
+        make_pipeline(n_per_class=n // 5, classifier=clf, random_state=0).fit(S, y)
+        return _done(t0, c0, timer)
+
+    steady = {}
+    cpu = {}
+
+    def _done(t0, c0, timer):
+        seconds = time.perf_counter() - t0
+        c1 = os.times()
+        used = (c1.user - c0.user) + (c1.system - c0.system)
+        gc.collect()
+        return {"seconds": seconds, "epochs": timer.times, "cpu": used / seconds}
+
+    all_variants = {
+        "keras": raw_keras(False),
+        "keras+determinism": raw_keras(True),
+        "classifier": classifier,
+        "pipeline": pipeline,
+    }
+    chosen = [v.strip() for v in args.variants.split(",")]
+    if keras.backend.backend() != "tensorflow" and "keras+determinism" in chosen:
+        chosen.remove("keras+determinism")
+    variants = {}
+    for name in chosen:
+
+        def wrapped(name=name, run=all_variants[name]):
+            out = run()
+            steady.setdefault(name, []).extend(n / t for t in out["epochs"][1:])
+            cpu.setdefault(name, []).append(out["cpu"])
+            return out
+
+        variants[name] = wrapped
+
+    limits = []
+
+    def measure_limit(_round):
+        limits.append(matmul_limits(seconds=1.5))
+        done = ", ".join(f"{k} {v:.0f}" for k, v in limits[-1].items())
+        print(f"   matmul GFLOP/s {done}")
+
+    measure_limit(-1)
+    times = C.interleave(variants, repeats, on_round=measure_limit)
+
+    print("\n   fit wall time (build + trace + all epochs), median [min-max]:")
+    results = {"n": n, "epochs": n_epochs, "source": source, "variants": {}}
+    base = C.summarise(times[chosen[0]])["median"]
+    for name in chosen:
+        t = C.summarise(times[name])
+        s = C.summarise(steady[name]) if steady.get(name) else None
+        gflops = s["median"] * flops / 1e9 if s else float("nan")
+        results["variants"][name] = {
+            "fit_seconds": t,
+            "steady_samples_per_s": s,
+            "gflops": gflops,
+            "cpu_cores_used": C.summarise(cpu[name]),
+            "vs_first": t["median"] / base - 1,
+        }
+        print(
+            f"   {name:<18} {C.fmt(t, 's')}  {t['median'] / base - 1:+6.1%} vs "
+            f"{chosen[0]};  steady {C.fmt(s, 'samples/s', 0) if s else '-'}; "
+            f"{gflops:.0f} GFLOP/s; cores used "
+            f"{C.summarise(cpu[name])['median']:.2f}"
+        )
+    if "keras" in times and "classifier" in times:
+        over = (
+            C.summarise(times["classifier"])["median"]
+            / C.summarise(times["keras"])["median"]
+            - 1
+        )
+        results["wrapper_overhead"] = over
+        print(f"\n   wrapper overhead (classifier vs keras fit time): {over:+.1%}")
+    keys = limits[0].keys()
+    limit = {k: C.summarise([lim[k] for lim in limits]) for k in keys}
+    results["matmul_gflops"] = limit
+    results["flops_per_training_sample"] = flops
+    ref = "tf_bf16" if "bfloat16" in args.precision else None
+    fp32_best = max(limit[k]["max"] for k in keys if "fp32" in k)
+    fp32_med = max(limit[k]["median"] for k in keys if "fp32" in k)
+    print(
+        f"   FLOP per training sample {flops / 1e9:.3f} GFLOP "
+        f"(3 x {flops / 6e6:.1f} M multiply-adds)"
+    )
+    print(
+        "   dense matmul limit: "
+        + "; ".join(f"{k} {C.fmt(v, 'GFLOP/s', 0)}" for k, v in limit.items())
+    )
+    for name in chosen:
+        g = results["variants"][name]["gflops"]
+        line = (
+            f"   {name:<18} {g:.0f} GFLOP/s = {g / fp32_med:.0%} of the median fp32 "
+            f"matmul ({fp32_med:.0f}), {g / fp32_best:.0%} of the best "
+            f"({fp32_best:.0f})"
+        )
+        if ref and ref in limit:
+            line += f"; {g / limit[ref]['median']:.0%} of the bf16 matmul"
+        print(line)
+        results["variants"][name]["fraction_of_fp32_matmul"] = g / fp32_med
+    epoch_s = n_epochs and 5000 / C.summarise(steady[chosen[0]])["median"]
+    print(
+        f"   => {epoch_s:.1f} s per epoch of 5,000; reference protocol (25 epochs"
+        f" of 5,000) ~ {25 * epoch_s / 60:.1f} min + build/trace"
+    )
+    C.save_json(args.json, info, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()
