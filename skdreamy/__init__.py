@@ -1,24 +1,35 @@
 """skdreamy: sleep staging from single-channel EEG, the scikit-learn way.
 
 The public names are re-exported here; the modules behind them are private
-(``skdreamy/preprocessing/_scaler.py`` ...), as in scikit-learn.
+(``skdreamy/preprocessing/_scaler.py`` ...), as in scikit-learn. They are
+imported on first use, so that ``import skdreamy`` (and ``skdreamy --help``)
+does not load Keras and TensorFlow until a model is needed.
 """
+
+import importlib
 
 __version__ = "0.1.0.dev0"
 
-from .classifier import SleepStageCNNClassifier
-from .models import build_sleep_cnn
-from .persistence import load, save
-from .pipeline import make_pipeline
-from .preprocessing import EpochSpectrogram, SpectrogramScaler
+_LAZY = {
+    "EpochSpectrogram": ".preprocessing",
+    "SpectrogramScaler": ".preprocessing",
+    "SleepStageCNNClassifier": ".classifier",
+    "build_sleep_cnn": ".models",
+    "make_pipeline": ".pipeline",
+    "load": ".persistence",
+    "save": ".persistence",
+}
 
-__all__ = [
-    "EpochSpectrogram",
-    "SleepStageCNNClassifier",
-    "SpectrogramScaler",
-    "__version__",
-    "build_sleep_cnn",
-    "load",
-    "make_pipeline",
-    "save",
-]
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,76 +1,468 @@
-"""The ``skdreamy`` command line. It only parses arguments and calls the same
-public functions a Python user would."""
+"""The ``skdreamy`` command line.
+
+It only parses arguments and calls the same public functions a Python user
+would (:func:`skdreamy.make_pipeline`, :mod:`skdreamy.datasets`,
+:mod:`skdreamy.metrics`, :mod:`skdreamy.plotting`, :func:`skdreamy.save`).
+Bad paths, unknown channels and malformed options end with exit status 2 and
+one line on stderr.
+
+Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
+``skdreamy <subcommand> --help``.
+"""
 
 import argparse
+import csv
 import sys
+import time
+import warnings
+from pathlib import Path
+
+_EXIT_USAGE = 2
+
+
+class CLIError(Exception):
+    """A user error reported as one line with exit status 2."""
+
+
+# -- argument types --------------------------------------------------------
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _existing_path(text):
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text!r} does not exist")
+    return path
+
+
+def _writable_file(text):
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"cannot write {text!r}: folder {str(path.parent)!r} does not exist"
+        )
+    return path
+
+
+# -- shared steps ------------------------------------------------------------
+
+
+def _say(args, message):
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _classifier(args):
+    from .callbacks import ProgressBar
+    from .classifier import SleepStageCNNClassifier
+
+    return SleepStageCNNClassifier(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        random_state=args.random_state,
+        callbacks=[ProgressBar(disable=args.quiet)],
+    )
+
+
+def _pipeline(args):
+    from .pipeline import make_pipeline
+
+    return make_pipeline(
+        raw=True,
+        n_per_class=args.n_per_class,
+        classifier=_classifier(args),
+        random_state=args.random_state,
+    )
+
+
+def _without_progress(estimator):
+    """Drop the progress-bar callback before the model is saved."""
+    estimator.set_params(classify__callbacks=None)
+    return estimator
+
+
+def _load_data(args):
+    from .datasets import load_folder
+
+    data = load_folder(args.data, channel=args.channel, trim_wake=args.trim_wake)
+    _say(
+        args,
+        f"Read {len(data.y)} epochs of {len(data.subjects)} subject(s) from "
+        f"{len(data.files)} night(s) in {args.data}.",
+    )
+    return data
+
+
+def _print_scores(args, scores, heading):
+    from .report import scores_table
+
+    if not args.quiet:
+        print(f"{heading}\n\n{scores_table(scores)}\n")
+
+
+# -- subcommands -------------------------------------------------------------
 
 
 def _demo(args):
-    import numpy as np
-    from sklearn.metrics import classification_report
     from sklearn.model_selection import train_test_split
 
-    from . import SleepStageCNNClassifier, make_pipeline
-    from ._stages import STAGE_NAMES
     from .datasets import make_sleep_epochs
+    from .metrics import sleep_scores
+    from .plotting import plot_training_curves
+    from .report import write_report
 
     X, y = make_sleep_epochs(args.n_epochs, random_state=args.random_state)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=args.random_state
     )
-    pipe = make_pipeline(
-        raw=True,
-        n_per_class=args.n_per_class,
-        classifier=SleepStageCNNClassifier(
-            epochs=args.epochs,
-            random_state=args.random_state,
-            verbose=0 if args.quiet else 2,
-        ),
-        random_state=args.random_state,
-    )
-    print(
+    _say(
+        args,
         f"Training the reference pipeline on {len(y_train)} synthetic epochs "
-        f"(balanced to {args.n_per_class} per stage, {args.epochs} epochs)..."
+        f"(balanced to {args.n_per_class} per stage, {args.epochs} epochs); "
+        "synthetic data: these scores say nothing about real EEG.",
     )
-    pipe.fit(X_train, y_train)
+    pipe = _pipeline(args).fit(X_train, y_train)
     y_pred = pipe.predict(X_test)
-    print(f"Scores on {len(y_test)} held-out synthetic epochs:")
-    print(
-        classification_report(
-            y_test,
-            y_pred,
-            labels=np.arange(len(STAGE_NAMES)),
-            target_names=STAGE_NAMES,
-            zero_division=0,
-        )
+    scores = sleep_scores(y_test, y_pred)
+    paths = write_report(
+        args.report,
+        scores,
+        y_test,
+        y_pred,
+        title="skdreamy demo (synthetic EEG)",
+        extra={"data": "synthetic (skdreamy.datasets.make_sleep_epochs)"},
     )
+    plot_training_curves(pipe, path=Path(args.report) / "training_curves.png")
+    _print_scores(args, scores, f"Held-out synthetic epochs ({len(y_test)}):")
+    _say(args, f"Report written to {paths['json'].parent}/")
     return 0
 
 
+def _train(args):
+    from .persistence import save
+    from .plotting import plot_training_curves
+
+    data = _load_data(args)
+    pipe = _pipeline(args)
+    start = time.perf_counter()
+    pipe.fit(data.X, data.y)
+    _say(args, f"Trained in {time.perf_counter() - start:.0f} s.")
+    save(_without_progress(pipe), args.out)
+    _say(args, f"Model saved to {args.out}")
+    if args.curves is not None:
+        plot_training_curves(pipe, path=args.curves)
+    return 0
+
+
+def _evaluate(args):
+    import numpy as np
+    from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedKFold
+
+    from .metrics import cross_validate_stages, sleep_scores
+    from .report import write_report
+
+    data = _load_data(args)
+    if args.model is not None:
+        from .persistence import load
+
+        model = load(args.model)
+        y_pred = model.predict(data.X)
+        scores = sleep_scores(data.y, y_pred)
+        extra = {"mode": "saved model", "model": str(args.model)}
+        heading = f"Model {args.model} on {len(data.y)} epochs:"
+    else:
+        n_subjects = len(np.unique(data.groups))
+        if args.cv == "subject":
+            if n_subjects < 2:
+                raise CLIError("--cv subject needs nights of at least 2 subjects")
+            cv = (
+                LeaveOneGroupOut()
+                if args.folds >= n_subjects
+                else GroupKFold(n_splits=args.folds)
+            )
+        else:
+            cv = StratifiedKFold(
+                n_splits=args.folds, shuffle=True, random_state=args.random_state
+            )
+        result = cross_validate_stages(
+            _pipeline(args),
+            data.X,
+            data.y,
+            groups=data.groups if args.cv == "subject" else None,
+            cv=cv,
+            progress=not args.quiet,
+        )
+        y_pred, scores = result.y_pred, result.scores
+        extra = {
+            "mode": f"{args.cv}-wise cross-validation",
+            "cv": type(cv).__name__,
+            "n_folds": len(result.fold_scores),
+            "mean_fold_scores": result.mean_scores,
+            "std_fold_scores": result.std_scores,
+            "fold_scores": result.fold_scores,
+        }
+        heading = (
+            f"{extra['mode']} ({extra['cv']}, {extra['n_folds']} folds), "
+            "pooled over all epochs:"
+        )
+    extra.update(
+        data=str(args.data),
+        subjects=[str(s) for s in data.subjects],
+        settings={
+            "n_per_class": args.n_per_class,
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "random_state": args.random_state,
+        },
+    )
+    paths = write_report(
+        args.report, scores, data.y, y_pred, title="skdreamy evaluate", extra=extra
+    )
+    _print_scores(args, scores, heading)
+    _say(args, f"Report written to {paths['json'].parent}/")
+    return 0
+
+
+def _predict(args):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from ._stages import STAGE_NAMES, stage_name
+    from .persistence import load
+    from .plotting import plot_hypnogram, plot_probabilities, save_figure
+
+    y_true = None
+    if args.npz is not None:
+        from .datasets import load_nights
+
+        night = load_nights(args.npz)
+        X, onsets, y_true = night.X, night.onsets, night.y
+    elif args.hypnogram is not None:
+        from .datasets import read_night
+
+        night = read_night(args.edf, args.hypnogram, channel=args.channel)
+        X, onsets, y_true = night.X, night.onsets, night.y
+    else:
+        from .datasets import read_recording
+
+        night = read_recording(args.edf, channel=args.channel)
+        X, onsets = night.X, night.onsets
+    model = load(args.model)
+    proba = model.predict_proba(X)
+    classes = model.classes_
+    y_pred = classes[np.argmax(proba, axis=1)]
+    names = [stage_name(c) for c in classes]
+    columns = {name: None for name in STAGE_NAMES}  # W..REM first, in order
+    columns.update({name: None for name in names})
+
+    from ._io import atomic_open
+
+    with atomic_open(args.out, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["onset_s", "stage", *(f"p_{n}" for n in columns)])
+        for onset, label, row in zip(onsets, y_pred, proba, strict=True):
+            by_name = dict(zip(names, row, strict=True))
+            writer.writerow(
+                [f"{onset:g}", stage_name(label)]
+                + [f"{by_name.get(n, 0.0):.6f}" for n in columns]
+            )
+    figure_path = args.out.with_name(args.out.stem + ".png")
+    fig, axes = plt.subplots(
+        2, 1, figsize=(12, 6), sharex=True, height_ratios=(1, 1), layout="constrained"
+    )
+    plot_hypnogram(y_pred, y_true=y_true, onsets=onsets, ax=axes[0])
+    plot_probabilities(proba, classes=classes, onsets=onsets, ax=axes[1])
+    save_figure(fig, figure_path)
+    plt.close(fig)
+    _say(args, f"Staged {len(y_pred)} epochs: {args.out} and {figure_path}")
+    if y_true is not None:
+        from .metrics import sleep_scores
+
+        _print_scores(args, sleep_scores(y_true, y_pred), "Against the hypnogram:")
+    return 0
+
+
+# -- parser ------------------------------------------------------------------
+
+
+def _add_common(parser):
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+
+
+def _add_training(parser, *, n_per_class=1000, epochs=25):
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--n-per-class",
+        type=_positive_int,
+        default=n_per_class,
+        help=f"epochs per stage after balancing (default: {n_per_class})",
+    )
+    group.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=epochs,
+        help=f"training epochs (default: {epochs})",
+    )
+    group.add_argument(
+        "--batch-size", type=_positive_int, default=16, help="(default: 16)"
+    )
+
+
+def _add_data(parser):
+    parser.add_argument(
+        "--data",
+        type=_existing_path,
+        required=True,
+        help="folder of nights: .npz night files, or EDF recordings with "
+        "hypnograms (NAME.edf + NAME-Hypnogram.edf, or Sleep-EDF names)",
+    )
+    parser.add_argument(
+        "--channel",
+        default="EEG Fpz-Cz",
+        help="EEG channel of EDF recordings (default: 'EEG Fpz-Cz')",
+    )
+    parser.add_argument(
+        "--trim-wake",
+        type=float,
+        default=None,
+        metavar="MINUTES",
+        help="keep only this much wake around sleep in EDF nights "
+        "(Sleep-EDF convention: 30)",
+    )
+
+
 def build_parser():
-    """The argument parser of the ``skdreamy`` command."""
+    """The argument parser of the ``skdreamy`` command.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+    """
     parser = argparse.ArgumentParser(
         prog="skdreamy",
-        description="Sleep staging from single-channel EEG.",
+        description="Sleep staging (W, N1, N2, N3, REM) from single-channel EEG.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     demo = sub.add_parser(
         "demo",
         help="train the reference pipeline on built-in synthetic EEG and report",
+        description="Train the reference pipeline on synthetic EEG (no download) "
+        "and write a report: report.json, report.md, confusion_matrix.png, "
+        "training_curves.png.",
     )
-    demo.add_argument("--n-epochs", type=int, default=1200)
-    demo.add_argument("--n-per-class", type=int, default=200)
-    demo.add_argument("--epochs", type=int, default=3)
-    demo.add_argument("--random-state", type=int, default=0)
-    demo.add_argument("--quiet", action="store_true")
+    demo.add_argument("--n-epochs", type=_positive_int, default=1200)
+    _add_training(demo, n_per_class=200, epochs=3)
+    demo.add_argument(
+        "--report", type=Path, default=Path("skdreamy-demo"), help="report folder"
+    )
+    _add_common(demo)
     demo.set_defaults(func=_demo)
+
+    train = sub.add_parser(
+        "train",
+        help="train the reference pipeline on scored nights and save it",
+        description="Train on every scored night in --data and save the fitted "
+        "pipeline (raw 30-s epochs in) to --out.",
+    )
+    _add_data(train)
+    train.add_argument("--out", type=_writable_file, required=True, help="model file")
+    train.add_argument(
+        "--curves", type=_writable_file, default=None, help="training-curves PNG"
+    )
+    _add_training(train)
+    _add_common(train)
+    train.set_defaults(func=_train)
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score a saved model on nights, or cross-validate",
+        description="With --model, score that saved model on the nights in "
+        "--data (a blind test). Without, cross-validate the reference pipeline "
+        "on them: subject-wise (default) or stratified by stage.",
+    )
+    _add_data(evaluate)
+    evaluate.add_argument("--model", type=_existing_path, default=None)
+    evaluate.add_argument("--cv", choices=("subject", "stratified"), default="subject")
+    evaluate.add_argument(
+        "--folds",
+        type=_positive_int,
+        default=5,
+        help="folds; subject-wise with at least as many as subjects means "
+        "leave-one-subject-out (default: 5)",
+    )
+    evaluate.add_argument(
+        "--report", type=Path, required=True, help="report folder (created)"
+    )
+    _add_training(evaluate)
+    _add_common(evaluate)
+    evaluate.set_defaults(func=_evaluate)
+
+    predict = sub.add_parser(
+        "predict",
+        help="stage one night with a saved model",
+        description="Stage one night: write a CSV (onset, stage, five "
+        "probabilities per epoch) and a PNG (hypnogram and probabilities) next "
+        "to it.",
+    )
+    predict.add_argument("--model", type=_existing_path, required=True)
+    source = predict.add_mutually_exclusive_group(required=True)
+    source.add_argument("--edf", type=_existing_path, help="recording to stage")
+    source.add_argument("--npz", type=_existing_path, help="a night in .npz format")
+    predict.add_argument(
+        "--hypnogram",
+        type=_existing_path,
+        default=None,
+        help="expert scoring of the --edf night: stage its scored epochs and compare",
+    )
+    predict.add_argument("--channel", default="EEG Fpz-Cz")
+    predict.add_argument("--out", type=_writable_file, required=True, help="CSV file")
+    _add_common(predict)
+    predict.set_defaults(func=_predict)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the ``skdreamy`` console script."""
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    """Entry point of the ``skdreamy`` console script.
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 on a usage or input error (one line on stderr).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "hypnogram", None) is not None and args.edf is None:
+        parser.error("--hypnogram goes with --edf")
+    try:
+        with warnings.catch_warnings():
+            if args.quiet:
+                warnings.simplefilter("ignore")
+            return args.func(args)
+    except (CLIError, ValueError, FileNotFoundError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"skdreamy {args.command}: error: {message}", file=sys.stderr)
+        return _EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"skdreamy {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ import json
 import os
 import pickle
 import platform
-import secrets
 import struct
 import sys
 import warnings
@@ -50,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from ._io import atomic_open
 
 FORMAT_VERSION = 1
 """The model file format version written by :func:`save`."""
@@ -132,20 +132,6 @@ class _HashingWriter:
         return self.file.write(data)
 
 
-def _fsync_directory(directory):
-    """Make the rename durable (POSIX); a no-op where directories can't open."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save(estimator, path):
     """Save an estimator (fitted or not) to a file, atomically.
 
@@ -199,34 +185,16 @@ def save(estimator, path):
     [0, 2]
     """
     path = Path(os.fspath(path))
-    directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(
-            f"Cannot save to {str(path)!r}: the directory {str(directory)!r} "
-            "does not exist."
-        )
     header = json.dumps(_header(estimator), sort_keys=True).encode("utf-8")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    # Created by os.open with mode 0o666 so the umask applies, as for open().
-    tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, flags, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(_MAGIC)
-            file.write(_HEADER_LEN.pack(len(header)))
-            file.write(header)
-            writer = _HashingWriter(file)
-            pickle.Pickler(writer, protocol=_PICKLE_PROTOCOL).dump(estimator)
-            file.write(_PAYLOAD_LEN.pack(writer.size))
-            file.write(writer.sha256.digest())
-            file.write(_END)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
+    with atomic_open(path, "wb") as file:
+        file.write(_MAGIC)
+        file.write(_HEADER_LEN.pack(len(header)))
+        file.write(header)
+        writer = _HashingWriter(file)
+        pickle.Pickler(writer, protocol=_PICKLE_PROTOCOL).dump(estimator)
+        file.write(_PAYLOAD_LEN.pack(writer.size))
+        file.write(writer.sha256.digest())
+        file.write(_END)
     return path
 
 

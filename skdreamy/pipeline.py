@@ -22,6 +22,7 @@ from .sampling import ClassBalancer
         "spectrogram": [HasMethods(["fit", "transform"]), None],
         "scaler": [HasMethods(["fit", "transform"]), StrOptions({"passthrough"}), None],
         "classifier": [HasMethods(["fit", "predict"]), None],
+        "spectrogram_shape": [tuple, list, None],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
@@ -33,6 +34,7 @@ def make_pipeline(
     spectrogram=None,
     scaler=None,
     classifier=None,
+    spectrogram_shape=None,
     random_state=None,
 ):
     """Build the sleep-staging pipeline: scale, balance (fit only), classify.
@@ -70,6 +72,11 @@ def make_pipeline(
         The scaling step; ``None`` uses ``SpectrogramScaler()``.
     classifier : classifier or None, default=None
         The final step; ``None`` uses ``SleepStageCNNClassifier()``.
+    spectrogram_shape : tuple of (int, int) or None, default=None
+        ``(n_freqs, n_times)`` given to the default scaler and classifier.
+        ``None``: what the ``spectrogram`` step produces with ``raw=True``
+        (51 x 59 for 30-s epochs at 100 Hz, longer with
+        :func:`~skdreamy.preprocessing.stack_context`), else (51, 59).
     random_state : int, RandomState instance or None, default=None
         Seeds the balancing and the default classifier (a classifier you pass
         keeps its own ``random_state``).
@@ -92,15 +99,22 @@ def make_pipeline(
     """
     steps = []
     if raw:
-        steps.append(
-            ("spectrogram", EpochSpectrogram() if spectrogram is None else spectrogram)
-        )
-    steps.append(("scale", SpectrogramScaler() if scaler is None else scaler))
+        spectrogram = EpochSpectrogram() if spectrogram is None else spectrogram
+        steps.append(("spectrogram", spectrogram))
+        if spectrogram_shape is None and isinstance(spectrogram, EpochSpectrogram):
+            spectrogram_shape = spectrogram.expected_shape()
+    if spectrogram_shape is None:
+        spectrogram_shape = (51, 59)
+    if scaler is None:
+        scaler = SpectrogramScaler(spectrogram_shape=spectrogram_shape)
+    steps.append(("scale", scaler))
     steps.append(
         ("balance", ClassBalancer(n_per_class=n_per_class, random_state=random_state))
     )
     if classifier is None:
-        classifier = SleepStageCNNClassifier(random_state=random_state)
+        classifier = SleepStageCNNClassifier(
+            spectrogram_shape=spectrogram_shape, random_state=random_state
+        )
     steps.append(("classify", classifier))
     return Pipeline(steps)
 

@@ -10,12 +10,14 @@ shows it; close figures you no longer need with ``plt.close(fig)``.
 
 from collections.abc import Mapping
 from numbers import Real
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from ._io import atomic_open
 from ._stages import STAGE_CODES, STAGE_NAMES, stage_name
 from .metrics import _check_label_vectors, _is_stage_set, _label_order
 
@@ -41,10 +43,29 @@ def _figure_and_axes(ax, figsize):
     return ax.figure, ax
 
 
-def _finish(fig, path):
-    if path is not None:
-        fig.savefig(path, dpi=150, bbox_inches="tight")
+def save_figure(fig, path):
+    """Save a figure atomically: an interrupted save leaves no partial file.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : str or os.PathLike
+        Destination; the format follows the suffix (PNG without one).
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The same figure.
+    """
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    with atomic_open(path, "wb") as file:
+        fig.savefig(file, format=fmt, dpi=150, bbox_inches="tight")
     return fig
+
+
+def _finish(fig, path):
+    return fig if path is None else save_figure(fig, path)
 
 
 def _stage_names(y, name):
@@ -468,4 +489,5 @@ __all__ = [
     "plot_hypnogram",
     "plot_probabilities",
     "plot_training_curves",
+    "save_figure",
 ]

@@ -1,15 +1,18 @@
 """Data loaders and generators. Every loader returns plain arrays or a Bunch."""
 
-from ._edf import read_night
+from ._edf import read_night, read_recording
+from ._folder import load_folder
 from ._nights import load_nights
 from ._sleep_edf import load_sleep_edf
 from ._spectrograms import load_spectrograms
 from ._synthetic import make_sleep_epochs
 
 __all__ = [
+    "load_folder",
     "load_nights",
     "load_sleep_edf",
     "load_spectrograms",
     "make_sleep_epochs",
     "read_night",
+    "read_recording",
 ]

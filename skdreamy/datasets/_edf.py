@@ -220,6 +220,23 @@ def _read_signal(path, channel, verbose):
     return raw
 
 
+def _signal_uv(raw, sfreq, verbose):
+    """The one channel of ``raw`` at ``sfreq`` (MNE's polyphase resampler), in uV."""
+    if float(raw.info["sfreq"]) != sfreq:
+        raw.resample(sfreq, method="polyphase", verbose="info" if verbose else False)
+    return raw.get_data(picks=[0])[0] * 1e6  # MNE holds volts
+
+
+def _epoch_samples(sfreq, epoch_duration):
+    n_times = sfreq * epoch_duration
+    if abs(n_times - round(n_times)) > 1e-6:
+        raise ValueError(
+            f"sfreq * epoch_duration must be a whole number of samples, got "
+            f"{sfreq} * {epoch_duration} = {n_times}."
+        )
+    return round(n_times)
+
+
 def _read_scoring(path, raw, *, in_psg):
     """Annotations of ``path`` (or of ``raw``) with onsets from the signal start.
 
@@ -396,13 +413,7 @@ def read_night(
     psg_path = check_file(psg_path, what="PSG file")
     if hypnogram_path is not None:
         hypnogram_path = check_file(hypnogram_path, what="hypnogram file")
-    n_times = sfreq * epoch_duration
-    if abs(n_times - round(n_times)) > 1e-6:
-        raise ValueError(
-            f"sfreq * epoch_duration must be a whole number of samples, got "
-            f"{sfreq} * {epoch_duration} = {n_times}."
-        )
-    n_times = round(n_times)
+    n_times = _epoch_samples(sfreq, epoch_duration)
     mapping = _resolve_mapping(stage_mapping)
 
     raw = _read_signal(psg_path, channel, verbose)
@@ -422,9 +433,7 @@ def read_night(
         epoch_duration=epoch_duration,
         source=source,
     )
-    if orig_sfreq != sfreq:
-        raw.resample(sfreq, method="polyphase", verbose="info" if verbose else False)
-    signal = raw.get_data(picks=[0])[0] * 1e6  # MNE holds volts
+    signal = _signal_uv(raw, sfreq, verbose)
     signal_duration = signal.size / sfreq
 
     scored = codes != UNSCORED
@@ -477,4 +486,86 @@ def read_night(
         night=night,
         psg_path=psg_path,
         hypnogram_path=hypnogram_path,
+    )
+
+
+def read_recording(
+    psg_path, *, channel="EEG Fpz-Cz", sfreq=100.0, epoch_duration=30.0, verbose=False
+):
+    """Read an unscored recording as consecutive epochs from its start.
+
+    For staging a night nobody has scored: the signal of ``channel`` is read,
+    resampled and converted to microvolts as in :func:`read_night`, then cut
+    into back-to-back epochs from the first sample; an incomplete last epoch
+    is left out.
+
+    Parameters
+    ----------
+    psg_path : str or path-like
+        The recording (EDF, BDF, GDF or any format :func:`mne.io.read_raw`
+        reads).
+    channel : str, default="EEG Fpz-Cz"
+        The EEG channel to read.
+    sfreq : float, default=100.0
+        Sampling rate of the returned epochs in Hz.
+    epoch_duration : float, default=30.0
+        Epoch length in seconds.
+    verbose : bool, default=False
+        Let MNE log what it reads.
+
+    Returns
+    -------
+    recording : :class:`~sklearn.utils.Bunch`
+        ``X`` (n_epochs, round(sfreq * epoch_duration)) float32 in microvolts,
+        ``onsets`` (seconds from the start), ``channel``, ``sfreq``,
+        ``orig_sfreq``, ``psg_path``, ``subject``, ``night`` and
+        ``n_dropped`` (``{"incomplete_tail": 0 or 1}``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is corrupt or truncated, ``channel`` is not in it, or the
+        signal is shorter than one epoch.
+
+    See Also
+    --------
+    read_night : A recording with its scoring.
+
+    Examples
+    --------
+    >>> import numpy as np, mne, tempfile, pathlib
+    >>> from skdreamy.datasets import read_recording
+    >>> info = mne.create_info(["EEG Fpz-Cz"], 200.0, ch_types="eeg")
+    >>> eeg = 20e-6 * np.random.default_rng(0).standard_normal((1, 200 * 100))
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "night.edf"
+    >>> mne.export.export_raw(path, mne.io.RawArray(eeg, info, verbose=False),
+    ...                       verbose=False)
+    >>> rec = read_recording(path)
+    >>> rec.X.shape, rec.onsets.tolist(), rec.n_dropped
+    ((3, 3000), [0.0, 30.0, 60.0], {'incomplete_tail': 1})
+    """
+    psg_path = check_file(psg_path, what="recording")
+    n_times = _epoch_samples(sfreq, epoch_duration)
+    raw = _read_signal(psg_path, channel, verbose)
+    orig_sfreq = float(raw.info["sfreq"])
+    signal = _signal_uv(raw, sfreq, verbose)
+    n_epochs = signal.size // n_times
+    if n_epochs == 0:
+        raise ValueError(
+            f"{psg_path}: the signal lasts {signal.size / sfreq:g} s, shorter than "
+            f"one epoch of {epoch_duration:g} s."
+        )
+    subject, night = physionet_ids(psg_path)
+    return Bunch(
+        X=signal[: n_epochs * n_times].reshape(n_epochs, n_times).astype(np.float32),
+        onsets=np.arange(n_epochs) * float(epoch_duration),
+        channel=channel,
+        sfreq=float(sfreq),
+        orig_sfreq=orig_sfreq,
+        psg_path=psg_path,
+        subject=subject,
+        night=night,
+        n_dropped={"incomplete_tail": int(signal.size % n_times > 0)},
     )

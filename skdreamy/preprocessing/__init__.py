@@ -1,6 +1,7 @@
-"""Spectrograms from raw epochs, and their scaling."""
+"""Spectrograms from raw epochs, their scaling, and temporal context."""
 
+from ._context import stack_context
 from ._scaler import SpectrogramScaler
 from ._spectrogram import EpochSpectrogram
 
-__all__ = ["EpochSpectrogram", "SpectrogramScaler"]
+__all__ = ["EpochSpectrogram", "SpectrogramScaler", "stack_context"]

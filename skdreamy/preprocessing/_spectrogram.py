@@ -153,6 +153,26 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         self.times_ = plan.times
         return self
 
+    def expected_shape(self):
+        """``(n_freqs, n_times)`` of the output, from the parameters alone.
+
+        Returns
+        -------
+        shape : tuple of (int, int) or None
+            ``None`` when ``epoch_duration`` is None (it depends on the data).
+
+        Examples
+        --------
+        >>> from skdreamy import EpochSpectrogram
+        >>> EpochSpectrogram().expected_shape()
+        (51, 59)
+        >>> EpochSpectrogram(epoch_duration=90).expected_shape()
+        (51, 179)
+        """
+        if self.epoch_duration is None:
+            return None
+        return self._plan(round(self.sfreq * self.epoch_duration)).shape
+
     def _plan(self, n_times):
         """Check the epoch length against the parameters; derive the layout."""
         if self.noverlap >= self.nperseg:

@@ -1,0 +1,277 @@
+"""The skdreamy command line, end to end in subprocesses with tiny settings."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from skdreamy.datasets import make_sleep_epochs
+from tests._edf_files import scoring, write_hypnogram, write_psg
+
+REPORT_KEYS = {
+    "accuracy",
+    "f1_micro",
+    "f1_macro",
+    "cohen_kappa",
+    "per_class_f1",
+    "confusion_matrix",
+    "n_epochs",
+}
+TINY = ["--epochs", "1", "--n-per-class", "10", "--quiet"]
+
+
+def run_cli(*args, cwd=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg")
+    return subprocess.run(
+        [sys.executable, "-m", "skdreamy", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def assert_png(path):
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = imread(path)
+    assert image.shape[0] > 100 and image.shape[1] > 100
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    """Three synthetic nights of two subjects in the .npz night format."""
+    folder = tmp_path_factory.mktemp("nights")
+    for i, subject in enumerate(["s1", "s2", "s1"]):
+        x, y = make_sleep_epochs(40, random_state=i)
+        np.savez(
+            folder / f"night{i}.npz",
+            x=x,
+            y=y.astype(np.int8),
+            subject=subject,
+            channel="C3-A1",
+            onset_s=np.arange(40) * 30,
+        )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model(nights, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "model.skdreamy"
+    curves = out.with_name("curves.png")
+    result = run_cli("train", "--data", nights, "--out", out, "--curves", curves, *TINY)
+    assert result.returncode == 0, result.stderr
+    assert_png(curves)
+    return out
+
+
+def test_demo_writes_a_report(tmp_path):
+    report = tmp_path / "demo"
+    result = run_cli(
+        "demo",
+        "--n-epochs",
+        "100",
+        "--n-per-class",
+        "10",
+        "--epochs",
+        "1",
+        "--report",
+        report,
+    )
+    assert result.returncode == 0, result.stderr
+    scores = json.loads((report / "report.json").read_text())
+    assert set(scores) >= REPORT_KEYS
+    assert scores["n_epochs"] == 25
+    assert "accuracy" in result.stdout and "| per stage |" in result.stdout
+    assert_png(report / "confusion_matrix.png")
+    assert_png(report / "training_curves.png")
+
+
+def test_train_saves_a_loadable_model(model, nights):
+    from skdreamy import load
+    from skdreamy.datasets import load_nights
+
+    pipe = load(model)
+    assert pipe.steps[0][0] == "spectrogram"
+    assert pipe["classify"].callbacks is None  # no progress bar pickled
+    data = load_nights(nights)
+    assert pipe.predict(data.X[:7]).shape == (7,)
+
+
+def test_evaluate_saved_model(model, nights, tmp_path):
+    result = run_cli(
+        "evaluate", "--data", nights, "--model", model, "--report", tmp_path, "--quiet"
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert set(report) >= REPORT_KEYS
+    assert report["n_epochs"] == 120
+    assert set(report["per_class_f1"]) == {"W", "N1", "N2", "N3", "REM"}
+    assert np.sum(report["confusion_matrix"]) == 120
+    assert report["mode"] == "saved model"
+    assert_png(tmp_path / "confusion_matrix.png")
+    assert "| epochs |" in (tmp_path / "report.md").read_text()
+
+
+def test_evaluate_subject_wise_cross_validation(nights, tmp_path):
+    result = run_cli(
+        "evaluate",
+        "--data",
+        nights,
+        "--cv",
+        "subject",
+        "--folds",
+        "2",
+        "--report",
+        tmp_path,
+        *TINY,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["cv"] == "LeaveOneGroupOut" and report["n_folds"] == 2
+    assert report["n_epochs"] == 120
+    tested = sorted(g for fold in report["fold_scores"] for g in fold["test_groups"])
+    assert tested == [0, 1]
+
+
+def test_predict_npz_night(model, nights, tmp_path):
+    out = tmp_path / "hypnogram.csv"
+    result = run_cli(
+        "predict", "--model", model, "--npz", nights / "night1.npz", "--out", out
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 40
+    assert list(rows[0]) == ["onset_s", "stage", "p_W", "p_N1", "p_N2", "p_N3", "p_REM"]
+    assert [float(r["onset_s"]) for r in rows] == [30.0 * i for i in range(40)]
+    for row in rows:
+        assert row["stage"] in {"W", "N1", "N2", "N3", "REM"}
+        probs = [float(row[f"p_{s}"]) for s in ("W", "N1", "N2", "N3", "REM")]
+        assert abs(sum(probs) - 1) < 1e-4
+        assert row["stage"] == ("W", "N1", "N2", "N3", "REM")[int(np.argmax(probs))]
+    assert_png(tmp_path / "hypnogram.png")
+    assert "Against the hypnogram" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def edf_night(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("edf")
+    x, _ = make_sleep_epochs(6, random_state=0, sfreq=200.0)
+    psg = write_psg(folder / "night.edf", {"EEG Fpz-Cz": x.ravel()}, 200.0)
+    hyp = write_hypnogram(
+        folder / "night-Hypnogram.edf",
+        scoring(("Sleep stage W", 2), ("Sleep stage 2", 3), ("Sleep stage ?", 1)),
+    )
+    return psg, hyp
+
+
+def test_predict_edf_with_and_without_hypnogram(model, edf_night, tmp_path):
+    psg, hyp = edf_night
+    plain = run_cli(
+        "predict",
+        "--model",
+        model,
+        "--edf",
+        psg,
+        "--out",
+        tmp_path / "a.csv",
+        "--quiet",
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert len(list(csv.DictReader((tmp_path / "a.csv").open()))) == 6
+    scored = run_cli(
+        "predict",
+        "--model",
+        model,
+        "--edf",
+        psg,
+        "--hypnogram",
+        hyp,
+        "--out",
+        tmp_path / "b.csv",
+        "--quiet",
+    )
+    assert scored.returncode == 0, scored.stderr
+    assert len(list(csv.DictReader((tmp_path / "b.csv").open()))) == 5
+    assert_png(tmp_path / "b.png")
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (
+            lambda d, m, t: ["train", "--data", t / "missing", "--out", t / "m"],
+            "does not exist",
+        ),
+        (
+            lambda d, m, t: ["train", "--data", d, "--out", t / "no" / "m"],
+            "folder .* does not exist",
+        ),
+        (
+            lambda d, m, t: ["train", "--data", d, "--out", t / "m", "--epochs", "0"],
+            "expected an integer >= 1",
+        ),
+        (
+            lambda d, m, t: ["evaluate", "--data", d, "--report", t, "--cv", "random"],
+            "invalid choice",
+        ),
+        (
+            lambda d, m, t: [
+                "predict",
+                "--model",
+                m,
+                "--edf",
+                d / "night0.npz",
+                "--out",
+                t / "x.csv",
+            ],
+            "cannot read this file",
+        ),
+        (
+            lambda d, m, t: [
+                "predict",
+                "--model",
+                d / "night0.npz",
+                "--npz",
+                d / "night0.npz",
+                "--out",
+                t / "x.csv",
+            ],
+            "not a skdreamy model file",
+        ),
+        (lambda d, m, t: ["train", "--data", t, "--out", t / "m"], "no nights found"),
+        (lambda d, m, t: ["frobnicate"], "invalid choice"),
+    ],
+)
+def test_errors_exit_2_with_one_line(nights, model, tmp_path, make_args, message):
+    import re
+
+    result = run_cli(*make_args(nights, model, tmp_path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if ": error:" in line]
+    assert len(error_lines) == 1
+
+
+def test_unknown_channel(model, edf_night, tmp_path):
+    psg, _ = edf_night
+    result = run_cli(
+        "predict",
+        "--model",
+        model,
+        "--edf",
+        psg,
+        "--channel",
+        "EEG C3",
+        "--out",
+        tmp_path / "x.csv",
+    )
+    assert result.returncode == 2
+    assert "no channel 'EEG C3'" in result.stderr and "EEG Fpz-Cz" in result.stderr
+    assert not (tmp_path / "x.csv").exists()
