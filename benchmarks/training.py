@@ -10,6 +10,9 @@ Compares, side by side in one process and interleaved (A B C A B C ...):
   ``fit`` whenever ``random_state`` is set (TensorFlow backend only);
 - ``classifier``: ``SleepStageCNNClassifier(random_state=0).fit`` on the same
   scaled spectrograms and integer labels;
+- ``classifier spe=1 (before)``: the same with one step per call of the
+  compiled train function, as before ``steps_per_execution`` was set (only
+  with ``--variants``);
 - ``pipeline``: ``make_pipeline(n_per_class=n/5).fit`` on unscaled
   spectrograms, scaling and balancing included (balancing to n/5 per class
   keeps the number of training samples at n).
@@ -151,6 +154,18 @@ def main(argv=None):
         SleepStageCNNClassifier(callbacks=[timer], **clf_params).fit(Z, y)
         return _done(t0, c0, timer)
 
+    def classifier_before():
+        # The classifier as it was before steps_per_execution (1 step per call).
+        from skdreamy import classifier as module
+
+        saved = getattr(module, "_STEPS_PER_EXECUTION", None)
+        module._STEPS_PER_EXECUTION = 1
+        try:
+            return classifier()
+        finally:
+            if saved is not None:
+                module._STEPS_PER_EXECUTION = saved
+
     def pipeline():
         timer = EpochTimer()
         t0, c0 = time.perf_counter(), os.times()
@@ -172,6 +187,7 @@ def main(argv=None):
         "keras": raw_keras(False),
         "keras+determinism": raw_keras(True),
         "classifier": classifier,
+        "classifier spe=1 (before)": classifier_before,
         "pipeline": pipeline,
     }
     chosen = [v.strip() for v in args.variants.split(",")]
@@ -213,7 +229,7 @@ def main(argv=None):
             "vs_first": t["median"] / base - 1,
         }
         print(
-            f"   {name:<18} {C.fmt(t, 's')}  {t['median'] / base - 1:+6.1%} vs "
+            f"   {name:<26} {C.fmt(t, 's')}  {t['median'] / base - 1:+6.1%} vs "
             f"{chosen[0]};  steady {C.fmt(s, 'samples/s', 0) if s else '-'}; "
             f"{gflops:.0f} GFLOP/s; cores used "
             f"{C.summarise(cpu[name])['median']:.2f}"
@@ -244,7 +260,7 @@ def main(argv=None):
     for name in chosen:
         g = results["variants"][name]["gflops"]
         line = (
-            f"   {name:<18} {g:.0f} GFLOP/s = {g / fp32_med:.0%} of the median fp32 "
+            f"   {name:<26} {g:.0f} GFLOP/s = {g / fp32_med:.0%} of the median fp32 "
             f"matmul ({fp32_med:.0f}), {g / fp32_best:.0%} of the best "
             f"({fp32_best:.0f})"
         )
