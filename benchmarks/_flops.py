@@ -7,6 +7,7 @@ first convolution needs no activation gradient; that 1 % is ignored (it makes
 the count, and the efficiency, slightly high, never low).
 """
 
+import os
 import time
 
 import numpy as np
@@ -32,23 +33,32 @@ def training_flops_per_sample(model):
     return 6 * forward_macs(model)
 
 
-def numpy_matmul_gflops(n=2048, dtype=np.float32, seconds=2.0):
-    """Best GFLOP/s of ``n x n`` numpy matmuls over about ``seconds``."""
+def _cpu():
+    t = os.times()
+    return t.user + t.system
+
+
+def numpy_matmul_gflops(n=2048, dtype=np.float32, seconds=2.0, cpu=None):
+    """Best GFLOP/s of ``n x n`` numpy matmuls over about ``seconds``; with a
+    ``cpu`` list, also appends GFLOP per CPU-second of the process."""
     rng = np.random.default_rng(0)
     a = rng.random((n, n)).astype(dtype)
     b = rng.random((n, n)).astype(dtype)
     out = np.empty((n, n), dtype=dtype)
     np.matmul(a, b, out=out)
-    best = 0.0
+    best, count, c0 = 0.0, 0, _cpu()
     stop = time.perf_counter() + seconds
     while time.perf_counter() < stop:
         t = time.perf_counter()
         np.matmul(a, b, out=out)
         best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+        count += 1
+    if cpu is not None:
+        cpu.append(count * 2 * n**3 / (_cpu() - c0) / 1e9)
     return best
 
 
-def tf_matmul_gflops(n=2048, dtype="float32", seconds=2.0, inner=4):
+def tf_matmul_gflops(n=2048, dtype="float32", seconds=2.0, inner=4, cpu=None):
     """Best GFLOP/s of ``n x n`` TensorFlow (oneDNN) matmuls, ``inner`` per
     call of a compiled function, over about ``seconds``."""
     import tensorflow as tf
@@ -67,23 +77,38 @@ def tf_matmul_gflops(n=2048, dtype="float32", seconds=2.0, inner=4):
         return acc
 
     step(a, b).numpy()
-    best = 0.0
+    best, count, c0 = 0.0, 0, _cpu()
     stop = time.perf_counter() + seconds
     while time.perf_counter() < stop:
         t = time.perf_counter()
         step(a, b).numpy()
         best = max(best, inner * 2 * n**3 / (time.perf_counter() - t) / 1e9)
+        count += 1
+    if cpu is not None:
+        cpu.append(count * inner * 2 * n**3 / (_cpu() - c0) / 1e9)
     return best
 
 
-def matmul_limits(seconds=2.0, *, bf16=True):
+def matmul_limits(seconds=2.0, *, bf16=True, per_cpu=None):
     """GFLOP/s of the dense-matmul candidates: numpy fp32, TF fp32 (oneDNN)
-    and TF bf16 (oneDNN, AMX where the CPU has it)."""
-    out = {"numpy_fp32": numpy_matmul_gflops(seconds=seconds)}
+    and TF bf16 (oneDNN, AMX where the CPU has it). With a ``per_cpu`` dict,
+    also records GFLOP per CPU-second of this process under the same keys."""
+    per_cpu = {} if per_cpu is None else per_cpu
+    out = {
+        "numpy_fp32": numpy_matmul_gflops(
+            seconds=seconds, cpu=per_cpu.setdefault("numpy_fp32", [])
+        )
+    }
     try:
-        out["tf_fp32"] = tf_matmul_gflops(dtype="float32", seconds=seconds)
+        out["tf_fp32"] = tf_matmul_gflops(
+            dtype="float32", seconds=seconds, cpu=per_cpu.setdefault("tf_fp32", [])
+        )
         if bf16:
-            out["tf_bf16"] = tf_matmul_gflops(dtype="bfloat16", seconds=seconds)
+            out["tf_bf16"] = tf_matmul_gflops(
+                dtype="bfloat16",
+                seconds=seconds,
+                cpu=per_cpu.setdefault("tf_bf16", []),
+            )
     except ImportError:
         pass
     return out

@@ -3,10 +3,10 @@
 For each size N (raw EEG epochs: the real ones repeated to N, or synthetic),
 a fresh process runs the steps of ``make_pipeline(raw=True,
 n_per_class=N // 5)`` one by one (spectrogram, scaling, balancing, classifier
-with 2 training epochs), recording the RSS after each step and the peak
-(``VmHWM``) at the end, and the wall time of the second training epoch (the
-first includes tracing). Linear scaling means constant seconds per 1,000
-samples; the memory columns show where the memory goes.
+with ``--epochs`` training epochs, default 2), recording the RSS after each
+step and the peak (``VmHWM``) at the end, and the wall time of the last
+training epoch (the first also builds and traces the model). Linear scaling
+means constant seconds per 1,000 samples; the memory columns show where the memory goes.
 
 Run ``python -m benchmarks.scaling --quick`` (1k, 3k) or ``--full``
 (1k, 5k, 20k, 50k).
@@ -37,7 +37,8 @@ rss["+ balanced"] = rss_mib()
 t_pre = time.perf_counter() - t0
 timer = EpochTimer()
 t = time.perf_counter()
-clf = SleepStageCNNClassifier(epochs=2, random_state=0, callbacks=[timer]).fit(Zb, yb)
+clf = SleepStageCNNClassifier(epochs={epochs}, random_state=0, callbacks=[timer])
+clf.fit(Zb, yb)
 t_fit = time.perf_counter() - t
 rss["after fit"] = rss_mib()
 print(json.dumps({{"n": n, "source": source, "rss": rss, "peak": peak_rss_mib(),
@@ -49,6 +50,13 @@ print(json.dumps({{"n": n, "source": source, "rss": rss, "peak": peak_rss_mib(),
 def main(argv=None):
     parser = C.add_common_args(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--sizes", default=None, help="comma-separated N")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=2,
+        help="training epochs per size (the "
+        "last one is timed; with 1 it includes building and tracing)",
+    )
     args = parser.parse_args(argv)
     sizes = (
         [int(s) for s in args.sizes.split(",")]
@@ -58,7 +66,9 @@ def main(argv=None):
     info = C.header("scaling with the training-set size (item 7)", args)
     rows = []
     for n in sizes:
-        o = C.run_child(CHILD.format(n=n, data=args.data), timeout=7200)
+        o = C.run_child(
+            CHILD.format(n=n, data=args.data, epochs=args.epochs), timeout=7200
+        )
         rows.append(o)
         print(
             f"   N={n:>6}: epoch {o['epochs'][-1]:.1f} s "
@@ -81,6 +91,12 @@ def main(argv=None):
         )
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
+        ta, tb = a["epochs"][-1], b["epochs"][-1]
+        per = (tb - ta) / (b["n"] - a["n"])
+        print(
+            f"\n   time: {1000 * per:.2f} s per 1,000 more samples (from the "
+            f"smallest to the largest N), intercept {ta - per * a['n']:.1f} s"
+        )
         slope = (b["peak"] - a["peak"]) / (b["n"] - a["n"])
         print(
             f"\n   peak memory grows {slope * 1000:.0f} MiB per 1,000 epochs "

@@ -37,8 +37,13 @@ import time
 from . import _common as C
 
 
+def _cpu():
+    t = os.times()
+    return t.user + t.system
+
+
 class EpochTimer:
-    """Keras callback: wall time of every epoch."""
+    """Keras callback: wall and process CPU time of every epoch."""
 
     def __new__(cls):
         import keras
@@ -47,12 +52,14 @@ class EpochTimer:
             def __init__(self):
                 super().__init__()
                 self.times = []
+                self.cpu_times = []
 
             def on_epoch_begin(self, epoch, logs=None):
-                self._t = time.perf_counter()
+                self._t, self._c = time.perf_counter(), _cpu()
 
             def on_epoch_end(self, epoch, logs=None):
                 self.times.append(time.perf_counter() - self._t)
+                self.cpu_times.append(_cpu() - self._c)
 
         return _Timer()
 
@@ -112,12 +119,7 @@ def main(argv=None):
         def run():
             timer = EpochTimer()
             t0, c0 = time.perf_counter(), os.times()
-            policy = keras.config.dtype_policy()
-            keras.config.set_dtype_policy(args.precision)
-            try:
-                model = build_sleep_cnn(seed=0)
-            finally:
-                keras.config.set_dtype_policy(policy)
+            model = build_sleep_cnn(seed=0, precision=args.precision)
             model.compile(
                 optimizer=keras.optimizers.Adam(1e-3),
                 loss=keras.losses.CategoricalCrossentropy(),
@@ -174,6 +176,7 @@ def main(argv=None):
         return _done(t0, c0, timer)
 
     steady = {}
+    steady_cpu = {}
     cpu = {}
 
     def _done(t0, c0, timer):
@@ -181,7 +184,12 @@ def main(argv=None):
         c1 = os.times()
         used = (c1.user - c0.user) + (c1.system - c0.system)
         gc.collect()
-        return {"seconds": seconds, "epochs": timer.times, "cpu": used / seconds}
+        return {
+            "seconds": seconds,
+            "epochs": timer.times,
+            "epoch_cpu": timer.cpu_times,
+            "cpu": used / seconds,
+        }
 
     all_variants = {
         "keras": raw_keras(False),
@@ -199,49 +207,62 @@ def main(argv=None):
         def wrapped(name=name, run=all_variants[name]):
             out = run()
             steady.setdefault(name, []).extend(n / t for t in out["epochs"][1:])
+            steady_cpu.setdefault(name, []).extend(n / t for t in out["epoch_cpu"][1:])
             cpu.setdefault(name, []).append(out["cpu"])
             return out
 
         variants[name] = wrapped
 
     limits = []
+    limits_cpu = {}
 
     def measure_limit(_round):
-        limits.append(matmul_limits(seconds=1.5))
+        limits.append(matmul_limits(seconds=1.5, per_cpu=limits_cpu))
         done = ", ".join(f"{k} {v:.0f}" for k, v in limits[-1].items())
         print(f"   matmul GFLOP/s {done}")
 
     measure_limit(-1)
     times = C.interleave(variants, repeats, on_round=measure_limit)
 
-    print("\n   fit wall time (build + trace + all epochs), median [min-max]:")
+    print(
+        "\n   per fit (build + trace + all epochs), median [min-max]: wall time, and"
+        "\n   CPU time of the process (robust to other jobs on a shared machine):"
+    )
     results = {"n": n, "epochs": n_epochs, "source": source, "variants": {}}
     base = C.summarise(times[chosen[0]])["median"]
+    cpu_s = {
+        name: [t * c for t, c in zip(times[name], cpu[name], strict=True)]
+        for name in chosen
+    }
+    base_cpu = C.summarise(cpu_s[chosen[0]])["median"]
     for name in chosen:
         t = C.summarise(times[name])
+        c = C.summarise(cpu_s[name])
         s = C.summarise(steady[name]) if steady.get(name) else None
         gflops = s["median"] * flops / 1e9 if s else float("nan")
         results["variants"][name] = {
             "fit_seconds": t,
+            "fit_cpu_seconds": c,
             "steady_samples_per_s": s,
             "gflops": gflops,
             "cpu_cores_used": C.summarise(cpu[name]),
             "vs_first": t["median"] / base - 1,
+            "cpu_vs_first": c["median"] / base_cpu - 1,
         }
         print(
-            f"   {name:<26} {C.fmt(t, 's')}  {t['median'] / base - 1:+6.1%} vs "
-            f"{chosen[0]};  steady {C.fmt(s, 'samples/s', 0) if s else '-'}; "
-            f"{gflops:.0f} GFLOP/s; cores used "
-            f"{C.summarise(cpu[name])['median']:.2f}"
+            f"   {name:<26} wall {C.fmt(t, 's')} {t['median'] / base - 1:+6.1%}; "
+            f"cpu {C.fmt(c, 's')} {c['median'] / base_cpu - 1:+6.1%}; steady "
+            f"{C.fmt(s, 'samples/s', 0) if s else '-'}; {gflops:.0f} GFLOP/s; "
+            f"cores used {C.summarise(cpu[name])['median']:.2f}"
         )
     if "keras" in times and "classifier" in times:
-        over = (
-            C.summarise(times["classifier"])["median"]
-            / C.summarise(times["keras"])["median"]
-            - 1
+        over = results["variants"]["classifier"]["vs_first"]
+        over_cpu = results["variants"]["classifier"]["cpu_vs_first"]
+        results["wrapper_overhead"] = {"wall": over, "cpu": over_cpu}
+        print(
+            f"\n   wrapper overhead (classifier vs {chosen[0]}): wall {over:+.1%}, "
+            f"CPU time {over_cpu:+.1%}"
         )
-        results["wrapper_overhead"] = over
-        print(f"\n   wrapper overhead (classifier vs keras fit time): {over:+.1%}")
     keys = limits[0].keys()
     limit = {k: C.summarise([lim[k] for lim in limits]) for k in keys}
     results["matmul_gflops"] = limit
@@ -268,6 +289,28 @@ def main(argv=None):
             line += f"; {g / limit[ref]['median']:.0%} of the bf16 matmul"
         print(line)
         results["variants"][name]["fraction_of_fp32_matmul"] = g / fp32_med
+    lim_cpu = {k: C.summarise(v) for k, v in limits_cpu.items() if v}
+    results["matmul_gflops_per_cpu_second"] = lim_cpu
+    print(
+        "   per CPU-second (FLOP / process CPU time; robust to time-slicing by"
+        " other jobs):\n   matmul "
+        + "; ".join(f"{k} {C.fmt(v, '', 0)}" for k, v in lim_cpu.items())
+    )
+    fp32_cpu = max(v["median"] for k, v in lim_cpu.items() if "fp32" in k)
+    for name in chosen:
+        if not steady_cpu.get(name):
+            continue
+        sc = C.summarise(steady_cpu[name])
+        per_core_s = sc["median"] * flops / 1e9
+        results["variants"][name]["gflops_per_cpu_second"] = per_core_s
+        results["variants"][name]["fraction_of_fp32_matmul_cpu"] = per_core_s / fp32_cpu
+        line = (
+            f"   {name:<26} {per_core_s:.0f} GFLOP per CPU-second = "
+            f"{per_core_s / fp32_cpu:.0%} of the fp32 matmul ({fp32_cpu:.0f})"
+        )
+        if ref and ref in lim_cpu:
+            line += f"; {per_core_s / lim_cpu[ref]['median']:.0%} of the bf16 matmul"
+        print(line)
     epoch_s = n_epochs and 5000 / C.summarise(steady[chosen[0]])["median"]
     print(
         f"   => {epoch_s:.1f} s per epoch of 5,000; reference protocol (25 epochs"

@@ -64,3 +64,19 @@ def test_steps_per_execution_does_not_change_results(spectrograms, monkeypatch):
     (p1, h1), (p2, h2) = probas
     assert np.array_equal(p1, p2)
     assert h1 == h2
+
+
+def test_builder_default_follows_the_global_dtype_policy():
+    import keras
+
+    old = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_sleep_cnn(seed=0)
+        pinned = build_sleep_cnn(seed=0, precision="float32")
+    finally:
+        keras.config.set_dtype_policy(old)
+    assert model.get_layer("conv1").compute_dtype == "bfloat16"
+    assert model.layers[-1].compute_dtype == "float32"
+    assert pinned.get_layer("conv1").compute_dtype == "float32"
+    assert build_sleep_cnn(seed=0).get_layer("conv1").compute_dtype == "float32"

@@ -3,7 +3,7 @@
 import keras
 from keras import layers
 
-from ._seeds import LayerSeeds, check_precision
+from ._seeds import LayerSeeds, layer_dtypes
 
 
 def build_compact_cnn(
@@ -14,7 +14,7 @@ def build_compact_cnn(
     dense_units=0,
     dropout=0.5,
     seed=None,
-    precision="float32",
+    precision=None,
 ):
     """Build a small all-``same``-padding CNN with global average pooling.
 
@@ -38,9 +38,11 @@ def build_compact_cnn(
         Dropout rate before the output (and the hidden dense layer).
     seed : int or None, default=None
         Seeds every initialiser and dropout layer.
-    precision : {"float32", "mixed_bfloat16"}, default="float32"
+    precision : {"float32", "mixed_bfloat16"} or None, default=None
         Keras dtype policy of the layers: ``"mixed_bfloat16"`` computes in
-        bfloat16 with float32 weights; the softmax output stays float32.
+        bfloat16 with float32 weights. ``None`` follows Keras' global policy
+        (``keras.config.set_dtype_policy``). Under a mixed policy the softmax
+        output stays float32.
 
     Returns
     -------
@@ -56,9 +58,8 @@ def build_compact_cnn(
     (None, 2)
     """
     n_freqs, n_times = spectrogram_shape
-    check_precision(precision)
+    dtype, out_dtype = layer_dtypes(precision)
     seeds = LayerSeeds(seed)
-    dtype = {"dtype": precision}
     inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
     x = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
     for i, n_filters in enumerate(filters):
@@ -88,6 +89,6 @@ def build_compact_cnn(
         activation="softmax",
         kernel_initializer=seeds.glorot(),
         name="stage",
-        dtype="float32",  # a float32 softmax, as Keras' mixed-precision guide says
+        **out_dtype,
     )(x)
     return keras.Model(inputs, outputs, name="compact_cnn")

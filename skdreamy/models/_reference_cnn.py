@@ -17,7 +17,7 @@ layer table sums to 750,245 trainable parameters.
 import keras
 from keras import layers
 
-from ._seeds import LayerSeeds, check_precision
+from ._seeds import LayerSeeds, layer_dtypes
 
 _CONV_FILTERS = (32, 32, None, 32, 32, None, 64, 64, None, 128, None)  # None: pool
 
@@ -35,7 +35,7 @@ def build_sleep_cnn(
     dense_units=512,
     dropout=0.5,
     seed=None,
-    precision="float32",
+    precision=None,
 ):
     """Build the (uncompiled) reference sleep-staging CNN.
 
@@ -53,9 +53,11 @@ def build_sleep_cnn(
     seed : int or None, default=None
         Seeds every initialiser and dropout layer; the same seed gives the same
         initial weights and dropout masks.
-    precision : {"float32", "mixed_bfloat16"}, default="float32"
+    precision : {"float32", "mixed_bfloat16"} or None, default=None
         Keras dtype policy of the layers: ``"mixed_bfloat16"`` computes in
-        bfloat16 with float32 weights; the softmax output stays float32.
+        bfloat16 with float32 weights. ``None`` follows Keras' global policy
+        (``keras.config.set_dtype_policy``). Under a mixed policy the softmax
+        output stays float32.
 
     Returns
     -------
@@ -84,9 +86,8 @@ def build_sleep_cnn(
             f"(n_freqs x n_times); got {n_freqs} x {n_times}. Use "
             'architecture="compact" for smaller inputs.'
         )
-    check_precision(precision)
+    dtype, out_dtype = layer_dtypes(precision)
     seeds = LayerSeeds(seed)
-    dtype = {"dtype": precision}
     inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
     x = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
     first = True
@@ -119,6 +120,6 @@ def build_sleep_cnn(
         activation="softmax",
         kernel_initializer=seeds.glorot(),
         name="stage",
-        dtype="float32",  # a float32 softmax, as Keras' mixed-precision guide says
+        **out_dtype,
     )(x)
     return keras.Model(inputs, outputs, name="sleep_cnn")

@@ -40,9 +40,18 @@ class LayerSeeds:
 PRECISIONS = ("float32", "mixed_bfloat16")
 
 
-def check_precision(precision):
-    """Raise a ValueError unless ``precision`` is a supported dtype policy."""
+def layer_dtypes(precision):
+    """Keyword arguments ``(hidden, output)`` that give the layers of a model
+    the dtype policy ``precision`` (None: Keras' global policy). The output
+    (softmax) layer computes in float32 under a mixed policy, as Keras'
+    mixed-precision guide advises."""
+    import keras
+
+    if precision is None:
+        mixed = keras.config.dtype_policy().name.startswith("mixed")
+        return {}, ({"dtype": "float32"} if mixed else {})
     if precision not in PRECISIONS:
         raise ValueError(
-            f"precision must be one of {list(PRECISIONS)}; got {precision!r}."
+            f"precision must be one of {list(PRECISIONS)} or None; got {precision!r}."
         )
+    return {"dtype": precision}, {"dtype": "float32"}
