@@ -84,9 +84,9 @@ class SleepStageCNNClassifier(KerasClassifier):
         Numerical precision of training and prediction. ``"mixed_bfloat16"``
         computes in bfloat16 with float32 weights and a float32 softmax
         (Keras mixed precision): on CPUs with AMX or AVX512-BF16 (Intel
-        Sapphire Rapids and later) training is several times faster, on
+        Sapphire Rapids and later) training is about 1.5-2x faster, on
         others it may be slower. Results differ from float32 by rounding;
-        see benchmarks/README.md for the measured accuracy.
+        see benchmarks/README.md for the measured speed and accuracy.
     callbacks : list of keras.callbacks.Callback or None, default=None
         Extra callbacks for training (progress bars, logging).
     random_state : int, RandomState instance or None, default=None
