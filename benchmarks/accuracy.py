@@ -60,7 +60,7 @@ def _configs():
             method="standard", per=per, log=True, spectrogram_shape=shape
         )
 
-    compact = dict(architecture="compact", dense_units=0, epochs=30)
+    compact = dict(architecture="compact", dense_units=0, dropout=0.2, epochs=60)
     return {
         "reference": Config(
             "reference protocol: min-max, 1000/class, reference CNN, batch 16, "
@@ -75,7 +75,8 @@ def _configs():
             pipe(n_per_class=200, scaler=log_std()),
         ),
         "compact_log": Config(
-            "compact CNN, log power standardised per frequency, 100/class",
+            "compact CNN (dropout 0.2, 60 epochs), log power standardised per "
+            "frequency, 100/class",
             pipe(n_per_class=100, scaler=log_std(), **compact),
         ),
         "compact_log_nobal": Config(

@@ -236,7 +236,6 @@ def _evaluate(args):
 
 def _predict(args):
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from ._stages import STAGE_NAMES, stage_name
     from .persistence import load
@@ -258,10 +257,11 @@ def _predict(args):
 
         night = read_recording(args.edf, channel=args.channel)
         X, onsets = night.X, night.onsets
+    from .staging import stage
+
     model = load(args.model)
-    proba = model.predict_proba(X)
-    classes = model.classes_
-    y_pred = classes[np.argmax(proba, axis=1)]
+    result = stage(model, X, invalid=args.invalid)
+    classes, proba = result.classes, result.proba
     names = [stage_name(c) for c in classes]
     columns = {name: None for name in STAGE_NAMES}  # W..REM first, in order
     columns.update({name: None for name in names})
@@ -270,26 +270,44 @@ def _predict(args):
 
     with atomic_open(args.out, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(["onset_s", "stage", *(f"p_{n}" for n in columns)])
-        for onset, label, row in zip(onsets, y_pred, proba, strict=True):
+        writer.writerow(["onset_s", "stage", *(f"p_{n}" for n in columns), "quality"])
+        for onset, label, row, reason in zip(
+            onsets, result.y_pred, proba, result.reason, strict=True
+        ):
+            if label is None:
+                writer.writerow([f"{onset:g}", "", *([""] * len(columns)), reason])
+                continue
             by_name = dict(zip(names, row, strict=True))
             writer.writerow(
                 [f"{onset:g}", stage_name(label)]
                 + [f"{by_name.get(n, 0.0):.6f}" for n in columns]
+                + ["ok"]
             )
+    valid = result.valid
+    y_pred = result.y_pred[valid].astype(classes.dtype)
     figure_path = args.out.with_name(args.out.stem + ".png")
     fig, axes = plt.subplots(
         2, 1, figsize=(12, 6), sharex=True, height_ratios=(1, 1), layout="constrained"
     )
-    plot_hypnogram(y_pred, y_true=y_true, onsets=onsets, ax=axes[0])
-    plot_probabilities(proba, classes=classes, onsets=onsets, ax=axes[1])
+    plot_hypnogram(
+        y_pred,
+        y_true=None if y_true is None else y_true[valid],
+        onsets=onsets[valid],
+        ax=axes[0],
+    )
+    plot_probabilities(proba[valid], classes=classes, onsets=onsets[valid], ax=axes[1])
     save_figure(fig, figure_path)
     plt.close(fig)
-    _say(args, f"Staged {len(y_pred)} epochs: {args.out} and {figure_path}")
+    _say(
+        args,
+        f"Staged {len(y_pred)} of {len(valid)} epochs: {args.out} and {figure_path}",
+    )
     if y_true is not None:
         from .metrics import sleep_scores
 
-        _print_scores(args, sleep_scores(y_true, y_pred), "Against the hypnogram:")
+        _print_scores(
+            args, sleep_scores(y_true[valid], y_pred), "Against the hypnogram:"
+        )
     return 0
 
 
@@ -428,6 +446,13 @@ def build_parser():
         help="expert scoring of the --edf night: stage its scored epochs and compare",
     )
     predict.add_argument("--channel", default="EEG Fpz-Cz")
+    predict.add_argument(
+        "--invalid",
+        choices=("raise", "mark"),
+        default="raise",
+        help="epochs with NaN/inf: stop with an error (default), or mark them "
+        "(and flat or clipped ones) in the CSV and stage the rest",
+    )
     predict.add_argument("--out", type=_writable_file, required=True, help="CSV file")
     _add_common(predict)
     predict.set_defaults(func=_predict)

@@ -147,7 +147,17 @@ def test_predict_npz_night(model, nights, tmp_path):
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 40
-    assert list(rows[0]) == ["onset_s", "stage", "p_W", "p_N1", "p_N2", "p_N3", "p_REM"]
+    assert list(rows[0]) == [
+        "onset_s",
+        "stage",
+        "p_W",
+        "p_N1",
+        "p_N2",
+        "p_N3",
+        "p_REM",
+        "quality",
+    ]
+    assert {r["quality"] for r in rows} == {"ok"}
     assert [float(r["onset_s"]) for r in rows] == [30.0 * i for i in range(40)]
     for row in rows:
         assert row["stage"] in {"W", "N1", "N2", "N3", "REM"}
