@@ -54,6 +54,13 @@ class SleepStageCNNClassifier(KerasClassifier):
         Units of the hidden dense layer (0 removes it in the compact model).
     dropout : float, default=0.5
         Dropout rate.
+    offset_std : float, default=0.0
+        Training-time augmentation: standard deviation of a random constant
+        added to each (scaled) spectrogram; on log power this simulates the
+        gain differences between recordings. Off by default (the reference).
+    noise_std : float, default=0.0
+        Training-time augmentation: standard deviation of Gaussian noise added
+        to every input value. Off by default.
     learning_rate : float, default=1e-3
         Adam learning rate.
     batch_size : int, default=16
@@ -129,6 +136,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         "architecture": [StrOptions(set(ARCHITECTURES))],
         "dense_units": [Interval(Integral, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "offset_std": [Interval(Real, 0, None, closed="left")],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
@@ -148,6 +157,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         architecture="reference",
         dense_units=512,
         dropout=0.5,
+        offset_std=0.0,
+        noise_std=0.0,
         learning_rate=1e-3,
         batch_size=16,
         epochs=25,
@@ -163,6 +174,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         self.architecture = architecture
         self.dense_units = dense_units
         self.dropout = dropout
+        self.offset_std = offset_std
+        self.noise_std = noise_std
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.epochs = epochs
@@ -286,22 +299,18 @@ class SleepStageCNNClassifier(KerasClassifier):
         shape = self.spectrogram_shape_
         n_classes = meta["n_classes_"]
         seed = self._random_state
-        if self.architecture == "reference":
-            model = build_sleep_cnn(
-                shape,
-                n_classes,
-                dense_units=self.dense_units,
-                dropout=self.dropout,
-                seed=seed,
-            )
-        else:
-            model = build_compact_cnn(
-                shape,
-                n_classes,
-                dense_units=self.dense_units,
-                dropout=self.dropout,
-                seed=seed,
-            )
+        builder = (
+            build_sleep_cnn if self.architecture == "reference" else build_compact_cnn
+        )
+        model = builder(
+            shape,
+            n_classes,
+            dense_units=self.dense_units,
+            dropout=self.dropout,
+            offset_std=self.offset_std,
+            noise_std=self.noise_std,
+            seed=seed,
+        )
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
             loss=keras.losses.CategoricalCrossentropy(),

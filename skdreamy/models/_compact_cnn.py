@@ -3,6 +3,7 @@
 import keras
 from keras import layers
 
+from ._augment import augmentation
 from ._seeds import LayerSeeds
 
 
@@ -13,6 +14,8 @@ def build_compact_cnn(
     filters=(16, 32, 64),
     dense_units=0,
     dropout=0.5,
+    offset_std=0.0,
+    noise_std=0.0,
     seed=None,
 ):
     """Build a small all-``same``-padding CNN with global average pooling.
@@ -35,6 +38,13 @@ def build_compact_cnn(
         Units of an optional hidden dense layer after pooling (0: none).
     dropout : float, default=0.5
         Dropout rate before the output (and the hidden dense layer).
+    offset_std : float, default=0.0
+        Training-time augmentation: standard deviation of a random constant
+        added to each input spectrogram (:class:`RandomOffset`; on log power,
+        a random gain).
+    noise_std : float, default=0.0
+        Training-time augmentation: standard deviation of Gaussian noise added
+        to every input value (:class:`keras.layers.GaussianNoise`).
     seed : int or None, default=None
         Seeds every initialiser and dropout layer.
 
@@ -55,6 +65,7 @@ def build_compact_cnn(
     seeds = LayerSeeds(seed)
     inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
     x = layers.Reshape((n_freqs, n_times, 1), name="image")(inputs)
+    x = augmentation(x, offset_std, noise_std, seeds)
     for i, n_filters in enumerate(filters):
         x = layers.Conv2D(
             n_filters,
