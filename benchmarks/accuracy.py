@@ -36,6 +36,7 @@ class Config:
     description: str
     make: object  # callable(seed, spectrogram_shape) -> estimator
     context: int = 0
+    fmax: int = 50  # keep the spectrogram rows 0..fmax Hz
 
 
 def _configs():
@@ -89,6 +90,34 @@ def _configs():
                 n_per_class=None, scaler=log_std(), class_weight="balanced", **compact
             ),
         ),
+        "compact_log_aug": Config(
+            "compact CNN, log power per frequency, no balancing, random offset "
+            "0.5 and noise 0.1",
+            pipe(
+                n_per_class=None,
+                scaler=log_std(),
+                offset_std=0.5,
+                noise_std=0.1,
+                **compact,
+            ),
+        ),
+        "compact_log_30hz": Config(
+            "compact CNN, log power per frequency, no balancing, 0-30 Hz only",
+            pipe(n_per_class=None, scaler=log_std(), **compact),
+            fmax=30,
+        ),
+        "compact_log_30hz_aug": Config(
+            "compact CNN, log power per frequency, no balancing, 0-30 Hz, "
+            "offset 0.5, noise 0.1",
+            pipe(
+                n_per_class=None,
+                scaler=log_std(),
+                offset_std=0.5,
+                noise_std=0.1,
+                **compact,
+            ),
+            fmax=30,
+        ),
         "compact_log_ctx1": Config(
             "compact CNN, log power per frequency, no balancing, +-1 epoch context",
             pipe(n_per_class=None, scaler=log_std(), **compact),
@@ -118,7 +147,7 @@ def run(name, config, S, y, groups, nights, seeds, split):
     from skdreamy.metrics import cross_validate_stages
     from skdreamy.preprocessing import stack_context
 
-    X = stack_context(S, nights, config.context)
+    X = stack_context(S[:, : config.fmax + 1], nights, config.context)
     shape = X.shape[1:]
     runs = []
     for seed in seeds:
