@@ -55,17 +55,24 @@ def find_data():
     return None
 
 
+def credit(subjects):
+    """The attribution the DREAMS licence asks for, when it is DREAMS data."""
+    if any(str(s).startswith("dreams") for s in subjects):
+        print(
+            "Data: DREAMS Spindles Database, University of MONS - TCTS "
+            "Laboratory (Stéphanie Devuyst, Thierry Dutoit) and Université "
+            "Libre de Bruxelles - CHU de Charleroi Sleep Laboratory (Myriam "
+            "Kerkhofs); CC BY-NC-ND 3.0, non-commercial use."
+        )
+
+
 data_dir = find_data()
 if data_dir is not None:
     data = load_nights(data_dir)
     X, y = data.X, data.y
     REAL = True
-    print(
-        f"Real EEG: {len(y)} epochs of {len(data.subjects)} subjects, DREAMS "
-        "Spindles Database (University of MONS - TCTS Laboratory, Stéphanie "
-        "Devuyst, Thierry Dutoit; Université Libre de Bruxelles - CHU de "
-        "Charleroi Sleep Laboratory, Myriam Kerkhofs; CC BY-NC-ND 3.0)."
-    )
+    print(f"Real EEG: {len(y)} epochs of {len(data.subjects)} subjects, {data_dir}")
+    credit(data.subjects)
 else:
     X, y = make_sleep_epochs(1000, random_state=0)
     REAL = False
@@ -141,9 +148,11 @@ print(
         zero_division=0,
     )
 )
-if REAL:
-    print("DREAMS holds 5 REM epochs in all; the REM row means nothing here.")
-else:
+counts = np.bincount(y_test, minlength=5)
+few = [name for name, n in zip(scores["labels"], counts, strict=True) if n < 10]
+if few:
+    print(f"Fewer than 10 test epochs of {', '.join(few)}: their rows mean little.")
+if not REAL:
     print("(synthetic data: these figures are not an accuracy result)")
 
 # %%

@@ -52,6 +52,17 @@ def find_data():
     return None
 
 
+def credit(subjects):
+    """The attribution the DREAMS licence asks for, when it is DREAMS data."""
+    if any(str(s).startswith("dreams") for s in subjects):
+        print(
+            "Data: DREAMS Spindles Database, University of MONS - TCTS "
+            "Laboratory (Stéphanie Devuyst, Thierry Dutoit) and Université "
+            "Libre de Bruxelles - CHU de Charleroi Sleep Laboratory (Myriam "
+            "Kerkhofs); CC BY-NC-ND 3.0, non-commercial use."
+        )
+
+
 def synthetic_night(random_state):
     """Epochs of one simulated subject, in the order of a typical hypnogram."""
     script = [  # (stage, number of 30-s epochs)
@@ -71,18 +82,21 @@ def synthetic_night(random_state):
 data_dir = find_data()
 if data_dir is not None:
     data = load_nights(data_dir)
-    night = data.subjects.tolist().index("dreams_spindles_excerpt4")
-    test = data.groups == night
+    subjects = data.subjects.tolist()
+    name = "dreams_spindles_excerpt4"
+    if name not in subjects:  # another data set in SKDREAMY_DATA
+        name = subjects[-1]
+    test = data.groups == subjects.index(name)
     X_train, y_train = data.X[~test], data.y[~test]
     X_night, y_night, onsets = data.X[test], data.y[test], data.onsets[test]
+    if np.isnan(onsets).any():  # files without onset_s: back-to-back epochs
+        onsets = None
     print(
-        f"Real EEG, DREAMS Spindles Database (University of MONS - TCTS "
-        "Laboratory, Stéphanie Devuyst, Thierry Dutoit; Université Libre de "
-        "Bruxelles - CHU de Charleroi Sleep Laboratory, Myriam Kerkhofs; "
-        f"CC BY-NC-ND 3.0): training on {len(y_train)} epochs of 5 subjects, "
-        f"staging the {len(y_night)} epochs of excerpt 4 (a 30-minute excerpt, "
-        "not a whole night)."
+        f"Real EEG from {data_dir}: training on {len(y_train)} epochs of "
+        f"{len(subjects) - 1} subjects, staging the {len(y_night)} epochs "
+        f"({len(y_night) / 120:.1f} h) of {name}."
     )
+    credit(subjects)
 else:
     X_train, y_train = make_sleep_epochs(900, n_subjects=5, random_state=0)
     X_night, y_night, onsets = synthetic_night(random_state=1)
@@ -132,7 +146,7 @@ print("classes:", stager.classes_, "probabilities:", proba.shape)
 
 scores = sleep_scores(y_night, y_pred)
 print(
-    f"agreement with the expert on this night: accuracy {scores['accuracy']:.2f}, "
+    f"agreement with the scored stages: accuracy {scores['accuracy']:.2f}, "
     f"Cohen's kappa {scores['cohen_kappa']:.2f}"
 )
 
