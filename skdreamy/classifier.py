@@ -40,6 +40,14 @@ class SleepStageCNNClassifier(KerasClassifier):
     :class:`~sklearn.model_selection.GridSearchCV` reaches them as
     ``classify__dropout`` etc. inside :func:`~skdreamy.make_pipeline`.
 
+    Besides :meth:`fit`, the methods are those of every scikit-learn
+    classifier, inherited from scikeras: ``predict(X)`` returns labels from
+    ``classes_``; ``predict_proba(X)`` returns an ``(n_epochs, n_classes)``
+    array of probabilities, columns in the order of ``classes_``;
+    ``score(X, y)`` returns the accuracy (and refuses labels never seen in
+    ``fit``; use ``scoring="f1_micro"`` or :mod:`sklearn.metrics` for such
+    data); ``partial_fit(X, y)`` trains the current model for one more epoch.
+
     Parameters
     ----------
     spectrogram_shape : tuple of (int, int) or None, default=(51, 59)

@@ -53,6 +53,12 @@ def build_compact_cnn(
     model : keras.Model
         Functional model from ``(n_freqs * n_times,)`` to ``(n_classes,)``.
 
+    Raises
+    ------
+    ValueError
+        If ``spectrogram_shape`` is not a pair of integers, or Keras refuses a
+        layer argument (e.g. ``dropout`` outside [0, 1)).
+
     Examples
     --------
     >>> from skdreamy.models import build_compact_cnn

@@ -65,7 +65,7 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``(n_freqs, n_times)`` seen in ``fit``.
     n_features_in_ : int
         ``n_freqs * n_times``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined only when ``X`` has string column names.
 
     See Also
@@ -213,6 +213,14 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         S : ndarray of shape (n_epochs, n_freqs * n_times), dtype float32
             Spectrograms on the input scale.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the scaler has not been fitted.
+        ValueError
+            If ``X`` has another layout than in ``fit`` or contains NaN or
+            infinite values.
         """
         check_is_fitted(self)
         Z, _ = validate_spectrograms(
