@@ -79,11 +79,12 @@ class SleepStageCNNClassifier(KerasClassifier):
     class_weight : dict, "balanced" or None, default=None
         Per-class loss weights, as in scikit-learn.
     validation_fraction : float, default=0.0
-        Fraction of the training epochs held out, stratified by class and
-        shuffled, to compute ``val_loss``/``val_accuracy`` each epoch (in
+        Fraction of the distinct training epochs held out, stratified by class
+        and shuffled, to compute ``val_loss``/``val_accuracy`` each epoch (in
         ``history_``). Never the tail of the data: samplers return rows sorted
         by class, so Keras' ``validation_split`` would validate on the last
-        classes only.
+        classes only. Copies made by over-sampling stay on the side of their
+        original, so validation never sees a copy of a training epoch.
     early_stopping : bool, default=False
         Stop when ``val_loss`` has not improved for ``patience`` epochs and
         restore the best weights. Needs ``validation_fraction > 0``.
@@ -333,7 +334,7 @@ class SleepStageCNNClassifier(KerasClassifier):
         callbacks = list(self._fit_callbacks)
         if self.validation_fraction > 0:
             train, val = _stratified_split(
-                y.argmax(axis=1), self.validation_fraction, self._random_state
+                X, y.argmax(axis=1), self.validation_fraction, self._random_state
             )
             validation = (X[val], y[val])
             if sample_weight is not None:
@@ -407,19 +408,32 @@ class _OneHotLabelEncoder(TransformerMixin, BaseEstimator):
         }
 
 
-def _stratified_split(labels, fraction, seed):
-    """Indices of a shuffled, class-stratified train/validation split."""
-    indices = np.arange(len(labels))
-    counts = np.bincount(labels)
+def _stratified_split(X, labels, fraction, seed):
+    """Indices of a shuffled, class-stratified train/validation split.
+
+    Identical rows (copies made by over-sampling) always land on the same
+    side, so the validation set never holds a copy of a training epoch.
+    """
+    rows = np.ascontiguousarray(X).reshape(len(X), -1)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))
+    _, first, copy_of = np.unique(keys.ravel(), return_index=True, return_inverse=True)
+    unique_labels = labels[first]
+    counts = np.bincount(unique_labels)
     present = counts[counts > 0]
-    n_val = int(np.ceil(fraction * len(labels)))
-    if present.min() < 2 or n_val < len(present):
+    n_val = int(np.ceil(fraction * len(first)))
+    if present.min() < 2 or n_val < len(present) or n_val >= len(first):
         raise ValueError(
             f"validation_fraction={fraction} cannot hold out a stratified "
-            f"validation set from {len(labels)} epochs with class counts "
-            f"{present.tolist()}: every class needs at least 2 epochs and the "
-            "validation set at least one epoch per class."
+            f"validation set from {len(first)} distinct epochs with class counts "
+            f"{present.tolist()}: every class needs at least 2 distinct epochs "
+            "and the validation set at least one epoch per class."
         )
-    return train_test_split(
-        indices, test_size=n_val, stratify=labels, shuffle=True, random_state=seed
+    _, val_groups = train_test_split(
+        np.arange(len(first)),
+        test_size=n_val,
+        stratify=unique_labels,
+        shuffle=True,
+        random_state=seed,
     )
+    is_val = np.isin(copy_of.ravel(), val_groups)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)

@@ -253,7 +253,7 @@ def test_validation_split_needs_two_epochs_per_class(spectrograms):
     X, y, _ = spectrograms
     y = y.copy()
     y[0] = 9  # a class with a single epoch
-    with pytest.raises(ValueError, match="at least 2 epochs"):
+    with pytest.raises(ValueError, match="at least 2 distinct epochs"):
         tiny_classifier(validation_fraction=0.2).fit(X, y)
 
 
@@ -304,3 +304,19 @@ def test_augmentation_trains_reproducibly_and_pickles(spectrograms):
     assert not np.array_equal(proba, plain)
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), proba)
+
+
+def test_validation_never_holds_a_copy_of_a_training_epoch(
+    spectrograms, keras_fit_spy
+):
+    from skdreamy.sampling import ClassBalancer
+
+    X, y, _ = spectrograms
+    Xb, yb = ClassBalancer(n_per_class=120, random_state=0).fit_resample(X, y)
+    assert len(np.unique(Xb, axis=0)) < len(Xb)  # over-sampling made copies
+    tiny_classifier(epochs=1, validation_fraction=0.2).fit(Xb, yb)
+    call = keras_fit_spy[0]
+    X_val = call["validation_data"][0]
+    train_rows = {row.tobytes() for row in call["X"]}
+    assert not any(row.tobytes() in train_rows for row in X_val)
+    assert 0.15 < len(X_val) / len(Xb) < 0.25
