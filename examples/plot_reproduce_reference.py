@@ -121,10 +121,10 @@ print(f"Trained in {time.perf_counter() - start:.0f} s")
 # Training curves
 # ---------------
 # Loss and accuracy per epoch on the training and validation epochs. The
-# validation epochs come from the *balanced* set, in which over-sampled
-# stages appear several times, so copies of a validation epoch may also be in
-# training: read the validation curve as a check of convergence, not as a
-# test score.
+# validation epochs come from the *balanced* set (copies made by
+# over-sampling stay on one side of the split), so they have the balanced
+# stage mix, not a night's: read the validation curve as a check of
+# convergence and overfitting, not as a test score.
 fig = plot_training_curves(pipe)
 
 # %%
