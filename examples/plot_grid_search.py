@@ -22,13 +22,12 @@ folds.
 import os
 import time
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
 from skdreamy import SleepStageCNNClassifier, make_pipeline
-from skdreamy.datasets import load_nights, make_sleep_epochs
+from skdreamy.datasets import load_example_nights
 from skdreamy.sampling import MissingStageWarning
 
 FULL = os.environ.get("SKDREAMY_EXAMPLES_FULL") == "1"
@@ -41,42 +40,9 @@ print(
 )
 
 
-def find_data():
-    """The folder of DREAMS ``.npz`` nights, or None."""
-    if os.environ.get("SKDREAMY_DATA"):
-        return Path(os.environ["SKDREAMY_DATA"])
-    for folder in (Path("../shared/data"), Path("../../shared/data")):
-        if any(folder.glob("*.npz")):
-            return folder
-    return None
-
-
-def credit(subjects):
-    """The attribution the DREAMS licence asks for, when it is DREAMS data."""
-    if any(str(s).startswith("dreams") for s in subjects):
-        print(
-            "Data: DREAMS Spindles Database, University of MONS - TCTS "
-            "Laboratory (Stéphanie Devuyst, Thierry Dutoit) and Université "
-            "Libre de Bruxelles - CHU de Charleroi Sleep Laboratory (Myriam "
-            "Kerkhofs); CC BY-NC-ND 3.0, non-commercial use."
-        )
-
-
-data_dir = find_data()
-if data_dir is not None:
-    data = load_nights(data_dir)
-    X, y, groups = data.X, data.y, data.groups
-    print(f"Real EEG: {len(y)} epochs of {len(data.subjects)} subjects, {data_dir}")
-    credit(data.subjects)
-else:
-    X, y, groups = make_sleep_epochs(
-        900, n_subjects=6, return_groups=True, random_state=0
-    )
-    print(
-        "No real data found: using 900 SYNTHETIC epochs of 6 simulated "
-        "subjects from make_sleep_epochs. The scores below only show that the "
-        "code runs; they are no measure of accuracy."
-    )
+data = load_example_nights(n_synthetic=900, n_subjects=6)
+X, y, groups = data.X, data.y, data.groups
+print(data.description)
 
 # %%
 # The search
@@ -132,7 +98,7 @@ for params, mean, std, rank in zip(
 ):
     print(f"rank {rank}  f1_micro {mean:.3f} +/- {std:.3f}  {params}")
 print("best:", search.best_params_)
-if data_dir is None:
+if data.synthetic:
     print("(synthetic data: these figures are not an accuracy result)")
 
 labels = [

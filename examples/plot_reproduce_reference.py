@@ -24,7 +24,6 @@ and trains for 5 epochs instead of 25, with the same CNN. Set
 # synthetic generator otherwise.
 import os
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -32,7 +31,7 @@ from sklearn.metrics import classification_report
 from sklearn.model_selection import train_test_split
 
 from skdreamy import SleepStageCNNClassifier, make_pipeline
-from skdreamy.datasets import load_nights, make_sleep_epochs
+from skdreamy.datasets import load_example_nights
 from skdreamy.metrics import sleep_scores
 from skdreamy.plotting import plot_confusion_matrix, plot_training_curves
 
@@ -45,42 +44,9 @@ print(
 )
 
 
-def find_data():
-    """The folder of DREAMS ``.npz`` nights, or None."""
-    if os.environ.get("SKDREAMY_DATA"):
-        return Path(os.environ["SKDREAMY_DATA"])
-    for folder in (Path("../shared/data"), Path("../../shared/data")):
-        if any(folder.glob("*.npz")):
-            return folder
-    return None
-
-
-def credit(subjects):
-    """The attribution the DREAMS licence asks for, when it is DREAMS data."""
-    if any(str(s).startswith("dreams") for s in subjects):
-        print(
-            "Data: DREAMS Spindles Database, University of MONS - TCTS "
-            "Laboratory (Stéphanie Devuyst, Thierry Dutoit) and Université "
-            "Libre de Bruxelles - CHU de Charleroi Sleep Laboratory (Myriam "
-            "Kerkhofs); CC BY-NC-ND 3.0, non-commercial use."
-        )
-
-
-data_dir = find_data()
-if data_dir is not None:
-    data = load_nights(data_dir)
-    X, y = data.X, data.y
-    REAL = True
-    print(f"Real EEG: {len(y)} epochs of {len(data.subjects)} subjects, {data_dir}")
-    credit(data.subjects)
-else:
-    X, y = make_sleep_epochs(1000, random_state=0)
-    REAL = False
-    print(
-        "No real data found: using 1000 SYNTHETIC epochs from "
-        "make_sleep_epochs. The scores below only show that the code runs; "
-        "they are no measure of accuracy."
-    )
+data = load_example_nights(n_synthetic=1000, n_subjects=1)
+X, y, REAL = data.X, data.y, not data.synthetic
+print(data.description)
 print("Epochs per stage (W, N1, N2, N3, REM):", np.bincount(y, minlength=5))
 
 # %%

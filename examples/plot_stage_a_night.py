@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from skdreamy import SleepStageCNNClassifier, load, make_pipeline, save
-from skdreamy.datasets import load_nights, make_sleep_epochs
+from skdreamy.datasets import find_nights, load_example_nights, make_sleep_epochs
 from skdreamy.metrics import sleep_scores
 from skdreamy.persistence import read_metadata
 from skdreamy.plotting import plot_hypnogram, plot_probabilities
@@ -40,27 +40,6 @@ print(
     f"{'Full' if FULL else 'Quick'} mode: {N_PER_CLASS} epochs per stage, "
     f"{EPOCHS} training epochs."
 )
-
-
-def find_data():
-    """The folder of DREAMS ``.npz`` nights, or None."""
-    if os.environ.get("SKDREAMY_DATA"):
-        return Path(os.environ["SKDREAMY_DATA"])
-    for folder in (Path("../shared/data"), Path("../../shared/data")):
-        if any(folder.glob("*.npz")):
-            return folder
-    return None
-
-
-def credit(subjects):
-    """The attribution the DREAMS licence asks for, when it is DREAMS data."""
-    if any(str(s).startswith("dreams") for s in subjects):
-        print(
-            "Data: DREAMS Spindles Database, University of MONS - TCTS "
-            "Laboratory (Stéphanie Devuyst, Thierry Dutoit) and Université "
-            "Libre de Bruxelles - CHU de Charleroi Sleep Laboratory (Myriam "
-            "Kerkhofs); CC BY-NC-ND 3.0, non-commercial use."
-        )
 
 
 def synthetic_night(random_state):
@@ -79,9 +58,9 @@ def synthetic_night(random_state):
     return pool_X[index], order, 30.0 * np.arange(len(order))
 
 
-data_dir = find_data()
+data_dir = find_nights()
 if data_dir is not None:
-    data = load_nights(data_dir)
+    data = load_example_nights(data_dir)
     subjects = data.subjects.tolist()
     name = "dreams_spindles_excerpt4"
     if name not in subjects:  # another data set in SKDREAMY_DATA
@@ -96,7 +75,7 @@ if data_dir is not None:
         f"{len(subjects) - 1} subjects, staging the {len(y_night)} epochs "
         f"({len(y_night) / 120:.1f} h) of {name}."
     )
-    credit(subjects)
+    print(data.description)
 else:
     X_train, y_train = make_sleep_epochs(900, n_subjects=5, random_state=0)
     X_night, y_night, onsets = synthetic_night(random_state=1)
