@@ -306,9 +306,7 @@ def test_augmentation_trains_reproducibly_and_pickles(spectrograms):
     np.testing.assert_array_equal(restored.predict_proba(X), proba)
 
 
-def test_validation_never_holds_a_copy_of_a_training_epoch(
-    spectrograms, keras_fit_spy
-):
+def test_validation_never_holds_a_copy_of_a_training_epoch(spectrograms, keras_fit_spy):
     from skdreamy.sampling import ClassBalancer
 
     X, y, _ = spectrograms

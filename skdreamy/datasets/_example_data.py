@@ -100,7 +100,10 @@ def load_example_nights(path=None, *, n_synthetic=900, n_subjects=6, random_stat
             description=text,
         )
     X, y, groups = make_sleep_epochs(
-        n_synthetic, n_subjects=n_subjects, return_groups=True, random_state=random_state
+        n_synthetic,
+        n_subjects=n_subjects,
+        return_groups=True,
+        random_state=random_state,
     )
     onsets = np.zeros(len(y))
     for g in range(n_subjects):
