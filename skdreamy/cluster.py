@@ -7,7 +7,7 @@ sees every GPU, and Keras puts its model on the first one, so all folds pile
 onto GPU 0. The fix is one worker process per GPU, each started with its own
 ``CUDA_VISIBLE_DEVICES``, and one thread per worker (one fit at a time).
 :func:`gpu_cluster` starts such a cluster on this machine;
-``examples/dask_gpu_workers.sh`` starts the workers of a multi-machine one.
+``scripts/dask_gpu_workers.sh`` starts the workers of a multi-machine one.
 
 Needs ``dask[distributed]`` (``pip install skdreamy[dask]``).
 """

@@ -171,7 +171,7 @@ def test_visible_gpus(monkeypatch):
         gpu_cluster()
 
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "dask_gpu_workers.sh"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "dask_gpu_workers.sh"
 
 
 @pytest.mark.skipif(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start one Dask worker per GPU of this machine, each seeing only its own GPU.
 #
-#   examples/dask_gpu_workers.sh tcp://SCHEDULER:8786 [WORKERS_PER_GPU]
+#   scripts/dask_gpu_workers.sh tcp://SCHEDULER:8786 [WORKERS_PER_GPU]
 #
 # Run it on every GPU machine of the cluster (after `dask scheduler` on one
 # of them). Each worker process gets CUDA_VISIBLE_DEVICES=<its GPU> and one
