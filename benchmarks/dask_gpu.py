@@ -78,6 +78,15 @@ def run_layout(gpus, workers_per_gpu, args, X, y):
     ):
         client.wait_for_workers(len(gpus) * workers_per_gpu, timeout=300)
         seen = client.run(worker_devices)
+        if not args.cpu_smoke:
+            wrong = {w: v for w, v in seen.items() if len(v[2]) != 1}
+            if wrong:
+                raise SystemExit(
+                    "Each worker should see exactly one GPU, but these do not "
+                    f"(CUDA_VISIBLE_DEVICES, backend, GPUs): {wrong}. Is the "
+                    "Keras backend GPU-enabled (e.g. KERAS_BACKEND=jax with "
+                    "jax[cuda12])?"
+                )
         client.run(warm_up)
         t_ready = time.perf_counter() - t_start
         search = GridSearchCV(

@@ -25,15 +25,15 @@ from tests.conftest import tiny_classifier
 distributed = pytest.importorskip("distributed")
 
 TIMEOUT = 60  # seconds, for every start, connection and shutdown
-GRID = {"balance__n_per_class": [15, 30], "classify__dropout": [0.2, 0.5]}
+# Two grid points, each setting a parameter of two steps (4 fits with 2 folds).
+GRID = [
+    {"balance__n_per_class": [15], "classify__dropout": [0.2]},
+    {"balance__n_per_class": [30], "classify__dropout": [0.5]},
+]
 
 
-def _worker_environment():
-    return (
-        os.environ.get("CUDA_VISIBLE_DEVICES"),
-        os.environ.get("TF_FORCE_GPU_ALLOW_GROWTH"),
-        skdreamy.__file__,
-    )
+def _skdreamy_file():
+    return skdreamy.__file__
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +58,7 @@ def dask_client(request, tmp_path_factory):
     request.addfinalizer(shut_down)
     client.wait_for_workers(2, timeout=TIMEOUT)
     # The workers must run this checkout's skdreamy, or comparing is moot.
-    for _, _, module in client.run(_worker_environment).values():
-        assert module == skdreamy.__file__
+    assert set(client.run(_skdreamy_file).values()) == {skdreamy.__file__}
     return client
 
 
@@ -127,14 +126,17 @@ def test_gpu_cluster_gives_each_worker_its_own_gpu():
         distributed.Client(cluster, timeout=TIMEOUT) as client,
     ):
         client.wait_for_workers(2, timeout=TIMEOUT)
-        seen = client.run(_worker_environment)
-        names = {w["name"] for w in client.scheduler_info()["workers"].values()}
-        threads = {w["nthreads"] for w in client.scheduler_info()["workers"].values()}
-        keras_backend = set(client.run(os.getenv, "KERAS_BACKEND").values())
-    assert sorted(gpu for gpu, _, _ in seen.values()) == ["0", "1"]
-    assert {growth for _, growth, _ in seen.values()} == {None}
-    assert names == {"gpu0", "gpu1"} and threads == {1}
-    assert keras_backend == {"tensorflow"}
+        info = client.scheduler_info()["workers"]
+        gpus = client.run(os.getenv, "CUDA_VISIBLE_DEVICES")
+        growth = client.run(os.getenv, "TF_FORCE_GPU_ALLOW_GROWTH")
+        keras_backend = client.run(os.getenv, "KERAS_BACKEND")
+    assert {info[address]["name"]: gpu for address, gpu in gpus.items()} == {
+        "gpu0": "0",
+        "gpu1": "1",
+    }
+    assert {w["nthreads"] for w in info.values()} == {1}
+    assert set(growth.values()) == {None}  # one worker per GPU: no sharing
+    assert set(keras_backend.values()) == {"tensorflow"}
 
 
 def test_gpu_worker_env_shares_a_gpu_only_with_growth_enabled():
