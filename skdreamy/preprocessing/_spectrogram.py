@@ -161,6 +161,12 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         shape : tuple of (int, int) or None
             ``None`` when ``epoch_duration`` is None (it depends on the data).
 
+        Raises
+        ------
+        ValueError
+            If ``noverlap`` is not below ``nperseg``, or an epoch of
+            ``sfreq * epoch_duration`` samples is shorter than ``nperseg``.
+
         Examples
         --------
         >>> from skdreamy import EpochSpectrogram
