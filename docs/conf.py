@@ -134,12 +134,55 @@ def _check_examples(app, what, name, obj, options, lines):
 
 
 def _skip_member(app, what, name, obj, skip, options):
-    """Leave out the metadata-routing setters scikit-learn adds to every class."""
+    """Leave out members a reader does not call directly.
+
+    The metadata-routing setters scikit-learn adds to every class, and
+    methods without a docstring of their own: overrides of Keras hooks
+    (``ProgressBar.on_epoch_end``, ``RandomOffset.call`` ...), which autodoc
+    would otherwise show with the Keras base class's docstring.
+    """
     if re.fullmatch(r"set_\w+_request", name):
+        return True
+    if what == "class" and callable(obj) and getattr(obj, "__doc__", "") is None:
         return True
     return skip
 
 
+def _write_cli_help(app):
+    """Write ``skdreamy [COMMAND] --help`` to ``generated/cli/*.txt``.
+
+    ``cli.rst`` includes these files, so the options it lists are those of
+    the parser itself. The width is fixed so that the build does not depend
+    on the terminal it runs in.
+    """
+    import contextlib
+    import io
+
+    from skdreamy.cli import build_parser
+
+    commands = ("demo", "train", "evaluate", "predict")
+    out = DOCS / "generated" / "cli"
+    out.mkdir(parents=True, exist_ok=True)
+    saved = {key: os.environ.get(key) for key in ("COLUMNS", "NO_COLOR")}
+    os.environ.update(COLUMNS="80", NO_COLOR="1")
+    try:
+        for name, argv in [
+            ("skdreamy", ["--help"]),
+            *((command, [command, "--help"]) for command in commands),
+        ]:
+            text = io.StringIO()
+            with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
+                build_parser().parse_args(argv)
+            (out / f"{name}.txt").write_text(text.getvalue())
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def setup(app):
+    app.connect("builder-inited", _write_cli_help)
     app.connect("autodoc-process-docstring", _check_examples)
     app.connect("autodoc-skip-member", _skip_member)

@@ -56,9 +56,9 @@ class SleepStageCNNClassifier(KerasClassifier):
         features; needs ``architecture="compact"``).
     architecture : {"reference", "compact"}, default="reference"
         ``"reference"``: the published CNN. ``"compact"``:
-        :func:`~skdreamy.models.build_compact_cnn`, ~26k parameters, averaging
-        over time but keeping frequency, for small training sets and any input
-        size.
+        :func:`~skdreamy.models.build_compact_cnn`, averaging over time but
+        keeping frequency, for small training sets and any input size; about
+        26k parameters with ``dense_units=0``, about 256k with the default 512.
     dense_units : int, default=512
         Units of the hidden dense layer (0 removes it in the compact model).
     dropout : float, default=0.5

@@ -364,9 +364,24 @@ def _add_data(parser):
 def build_parser():
     """The argument parser of the ``skdreamy`` command.
 
+    One subparser per subcommand (``demo``, ``train``, ``evaluate``,
+    ``predict``); ``skdreamy <subcommand> --help`` prints its help. Option
+    types are checked while parsing: a missing input path, an output folder
+    that does not exist or a count below 1 ends with argparse's usage message
+    and exit status 2.
+
     Returns
     -------
     parser : argparse.ArgumentParser
+        The parser; ``parse_args`` returns a namespace whose ``command`` is the
+        subcommand and whose ``func`` runs it.
+
+    Examples
+    --------
+    >>> from skdreamy.cli import build_parser
+    >>> args = build_parser().parse_args(["demo", "--epochs", "1", "--quiet"])
+    >>> args.command, args.epochs, args.n_per_class, args.n_epochs, str(args.report)
+    ('demo', 1, 200, 1200, 'skdreamy-demo')
     """
     parser = argparse.ArgumentParser(
         prog="skdreamy",
@@ -462,6 +477,13 @@ def build_parser():
 def main(argv=None):
     """Entry point of the ``skdreamy`` console script.
 
+    Parses ``argv`` with :func:`build_parser` and runs the subcommand. Errors
+    in the input (a folder without nights, an unknown channel, a file that is
+    not a model, NaN epochs with ``--invalid raise`` ...) are reported as one
+    line, ``skdreamy <subcommand>: error: <message>``, on stderr; Ctrl-C
+    prints ``skdreamy <subcommand>: interrupted``. Outputs are written
+    atomically, so an error or an interruption leaves no partial file.
+
     Parameters
     ----------
     argv : list of str or None, default=None
@@ -470,7 +492,26 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 on a usage or input error (one line on stderr).
+        0 on success, 2 on an input error (one line on stderr), 130 when
+        interrupted (Ctrl-C).
+
+    Raises
+    ------
+    SystemExit
+        From argparse, with status 0 after ``--help`` and status 2 (usage
+        and error message on stderr) for unknown or malformed options.
+
+    Examples
+    --------
+    >>> import contextlib, io, tempfile
+    >>> from skdreamy.cli import main
+    >>> empty = tempfile.mkdtemp()  # a folder without nights
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     status = main(["train", "--data", empty, "--out", f"{empty}/m.skdreamy"])
+    >>> status
+    2
+    >>> print(err.getvalue().strip())
+    skdreamy train: error: ...: no nights found (neither .npz files nor EDF ...
     """
     parser = build_parser()
     args = parser.parse_args(argv)

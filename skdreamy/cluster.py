@@ -1,15 +1,18 @@
 """Dask clusters for grid searches over CNNs: one worker process per GPU.
 
 ``GridSearchCV`` and ``cross_val_score`` run on Dask through joblib's dask
-backend; nothing here is needed for that (see ``docs/scaling.rst``). What
-Dask does not do by itself is keep folds apart on GPUs: every worker process
-sees every GPU, and Keras puts its model on the first one, so all folds pile
-onto GPU 0. The fix is one worker process per GPU, each started with its own
+backend; nothing here is needed for that (see "Scaling out: Dask clusters
+and data on disk" in the user guide). What Dask does not do by itself is
+keep folds apart on GPUs: every worker process sees every GPU, and Keras
+puts its model on the first one, so all folds pile onto GPU 0. The fix is
+one worker process per GPU, each started with its own
 ``CUDA_VISIBLE_DEVICES``, and one thread per worker (one fit at a time).
 :func:`gpu_cluster` starts such a cluster on this machine;
 ``scripts/dask_gpu_workers.sh`` starts the workers of a multi-machine one.
 
-Needs ``dask[distributed]`` (``pip install skdreamy[dask]``).
+The module imports without Dask; :func:`gpu_cluster` needs
+``dask[distributed]`` (``pip install "skdreamy[dask]"``) and says so when it
+is missing.
 """
 
 import logging
@@ -178,6 +181,22 @@ def gpu_cluster(
     ValueError
         If no GPU is visible and ``gpus`` is not given, or as
         :func:`gpu_worker_env`.
+
+    See Also
+    --------
+    gpu_worker_env : The environment each worker process starts with.
+
+    Examples
+    --------
+    The layout is checked before anything starts; a cluster with two workers
+    on GPUs 0 and 1 is ``gpu_cluster(gpus=[0, 1])`` (``tests/test_dask.py``
+    starts one):
+
+    >>> from skdreamy.cluster import gpu_cluster
+    >>> gpu_cluster(gpus=[0, 0])
+    Traceback (most recent call last):
+    ...
+    ValueError: gpus lists a GPU twice: ['0', '0']; use workers_per_gpu to share one.
     """
     try:
         from distributed import Nanny, Scheduler, SpecCluster, system

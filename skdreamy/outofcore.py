@@ -6,8 +6,9 @@ use. :func:`fit_out_of_core` fits the usual :func:`~skdreamy.make_pipeline`
 without ever holding the data set in memory:
 
 1. the transformers before the balancer are fitted chunk by chunk
-   (``partial_fit``, e.g. :meth:`SpectrogramScaler.partial_fit`; stateless
-   steps such as :class:`EpochSpectrogram` need no pass at all);
+   (``partial_fit``, e.g. :meth:`SpectrogramScaler.partial_fit
+   <skdreamy.SpectrogramScaler.partial_fit>`; stateless steps such as
+   :class:`~skdreamy.EpochSpectrogram` need no pass at all);
 2. :class:`~skdreamy.sampling.ClassBalancer` draws the balanced rows on the
    row indices only, so the same ``random_state`` selects the same rows as
    in memory;
@@ -100,6 +101,15 @@ class BalancedEpochBatches(keras.utils.PyDataset):
         Label of each target column.
     epoch_ : int
         Epochs completed (``on_epoch_end`` calls).
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not an array of epochs, ``X`` and ``y`` differ in length,
+        ``batch_size`` is not a positive integer, ``y`` holds labels missing
+        from ``classes``, or ``class_weight`` gives every row weight 0.
+    TypeError
+        If ``transform`` has no ``transform`` method.
 
     See Also
     --------
@@ -457,6 +467,12 @@ def predict_out_of_core(
     -------
     out : ndarray of shape (n_epochs,) or (n_epochs, n_classes)
         Predicted labels or probabilities, as ``method`` returns them.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is not an array of epochs (2 or more dimensions), or an
+        argument has the wrong type or value (e.g. ``chunk_size=0``).
 
     Examples
     --------

@@ -10,7 +10,29 @@ from .preprocessing import epoch_quality
 
 
 class QualityWarning(UserWarning):
-    """Some epochs are flat or clipped: their predicted stages are unreliable."""
+    """Some epochs are flat or clipped: their predicted stages are unreliable.
+
+    Issued by :func:`stage` with ``invalid="raise"`` (the default) when
+    :func:`~skdreamy.preprocessing.epoch_quality` finds flat or clipped
+    epochs; they are staged anyway. Pass ``invalid="mark"`` to leave them
+    out instead, or turn the warning into an error with
+    ``warnings.simplefilter("error", QualityWarning)``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from skdreamy.staging import QualityWarning, stage
+    >>> X = np.random.default_rng(0).normal(scale=20, size=(3, 3000))
+    >>> X[1] = 0.0  # a detached electrode
+    >>> clf = DummyClassifier().fit(X, [0, 2, 2])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     result = stage(clf, X)
+    >>> caught[0].category is QualityWarning, result.y_pred.tolist()
+    (True, [2, 2, 2])
+    """
 
 
 def _describe(indices, limit=8):

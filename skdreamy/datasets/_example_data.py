@@ -20,9 +20,13 @@ _SEARCHED = (Path("../shared/data"), Path("../../shared/data"))
 
 
 def find_nights(path=None):
-    """The first folder holding ``.npz`` nights: ``path``, ``$SKDREAMY_DATA``,
-    then ``../shared/data`` and ``../../shared/data`` (from the working
-    directory). ``None`` if there is none.
+    """Find the first folder that holds ``.npz`` nights.
+
+    The candidates, in order: ``path``, the folder named by the environment
+    variable ``SKDREAMY_DATA``, then ``../shared/data`` and
+    ``../../shared/data`` relative to the current working directory. A
+    candidate counts when it holds at least one ``*.npz`` file; the files are
+    not read (:func:`load_nights` checks them).
 
     Parameters
     ----------
@@ -32,6 +36,23 @@ def find_nights(path=None):
     Returns
     -------
     folder : pathlib.Path or None
+        The folder found, ``~`` expanded; ``None`` if no candidate holds a
+        ``.npz`` file.
+
+    See Also
+    --------
+    load_example_nights : Reads the folder found, or makes synthetic epochs.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from pathlib import Path
+    >>> from skdreamy.datasets import find_nights, make_sleep_epochs
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> x, y = make_sleep_epochs(4, random_state=0)
+    >>> np.savez(folder / "night.npz", x=x, y=y, subject="s1", channel="C3-A1")
+    >>> find_nights(folder) == folder
+    True
     """
     candidates = [path, os.environ.get("SKDREAMY_DATA"), *_SEARCHED]
     for folder in candidates:
@@ -67,6 +88,12 @@ def load_example_nights(path=None, *, n_synthetic=900, n_subjects=6, random_stat
         ``X``, ``y``, ``groups``, ``nights``, ``subjects``, ``onsets`` as in
         :func:`load_nights`, plus ``synthetic`` (bool), ``path`` (the folder
         read, or None) and ``description`` (str).
+
+    Raises
+    ------
+    ValueError
+        If a ``.npz`` file of the folder found is malformed (as
+        :func:`load_nights`; the message names the file).
 
     Examples
     --------

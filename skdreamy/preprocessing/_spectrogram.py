@@ -30,10 +30,11 @@ _CHUNK = 128
 class EpochSpectrogram(TransformerMixin, BaseEstimator):
     """Turn raw single-channel EEG epochs into flattened power spectrograms.
 
-    Each epoch of ``n_times`` samples is cut into Hann-like windowed segments of
-    ``nperseg`` samples overlapping by ``noverlap`` and turned into a one-sided
-    power spectral density, exactly as :func:`scipy.signal.spectrogram` does
-    with the same arguments (constant detrend, ``scaling="density"``). With the
+    Each epoch of ``n_times`` samples is cut into windowed segments (a Tukey
+    window by default, as SciPy's) of ``nperseg`` samples overlapping by
+    ``noverlap`` and turned into a one-sided power spectral density, exactly
+    as :func:`scipy.signal.spectrogram` does with the same arguments
+    (constant detrend, ``scaling="density"``). With the
     defaults, a 30-s epoch at 100 Hz (3000 samples) gives 51 frequencies
     (0-50 Hz, 1 Hz apart) x 59 time bins (0.5 s apart): the input format of the
     reference CNN.
@@ -167,6 +168,12 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         -------
         shape : tuple of (int, int) or None
             ``None`` when ``epoch_duration`` is None (it depends on the data).
+
+        Raises
+        ------
+        ValueError
+            If ``noverlap`` is not below ``nperseg``, or an epoch of
+            ``sfreq * epoch_duration`` samples is shorter than ``nperseg``.
 
         Examples
         --------
