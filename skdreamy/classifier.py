@@ -437,3 +437,6 @@ def _stratified_split(X, labels, fraction, seed):
     )
     is_val = np.isin(copy_of.ravel(), val_groups)
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+__all__ = ["ARCHITECTURES", "SleepStageCNNClassifier"]

@@ -4,7 +4,8 @@ It only parses arguments and calls the same public functions a Python user
 would (:func:`skdreamy.make_pipeline`, :mod:`skdreamy.datasets`,
 :mod:`skdreamy.metrics`, :mod:`skdreamy.plotting`, :func:`skdreamy.save`).
 Bad paths, unknown channels and malformed options end with exit status 2 and
-one line on stderr.
+one line on stderr; set the environment variable ``SKDREAMY_DEBUG=1`` to see
+the full traceback instead.
 
 Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
 ``skdreamy <subcommand> --help``.
@@ -12,6 +13,7 @@ Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
 
 import argparse
 import csv
+import os
 import sys
 import time
 import warnings
@@ -216,16 +218,14 @@ def _evaluate(args):
             f"{extra['mode']} ({extra['cv']}, {extra['n_folds']} folds), "
             "pooled over all epochs:"
         )
-    extra.update(
-        data=str(args.data),
-        subjects=[str(s) for s in data.subjects],
-        settings={
+    extra.update(data=str(args.data), subjects=[str(s) for s in data.subjects])
+    if args.model is None:
+        extra["settings"] = {
             "n_per_class": args.n_per_class,
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "random_state": args.random_state,
-        },
-    )
+        }
     paths = write_report(
         args.report, scores, data.y, y_pred, title="skdreamy evaluate", extra=extra
     )
@@ -281,7 +281,7 @@ def _predict(args):
             writer.writerow(
                 [f"{onset:g}", stage_name(label)]
                 + [f"{by_name.get(n, 0.0):.6f}" for n in columns]
-                + ["ok"]
+                + [reason or "ok"]
             )
     valid = result.valid
     y_pred = result.y_pred[valid].astype(classes.dtype)
@@ -396,7 +396,12 @@ def build_parser():
         "and write a report: report.json, report.md, confusion_matrix.png, "
         "training_curves.png.",
     )
-    demo.add_argument("--n-epochs", type=_positive_int, default=1200)
+    demo.add_argument(
+        "--n-epochs",
+        type=_positive_int,
+        default=1200,
+        help="synthetic epochs to generate (default: 1200)",
+    )
     _add_training(demo, n_per_class=200, epochs=3)
     demo.add_argument(
         "--report", type=Path, default=Path("skdreamy-demo"), help="report folder"
@@ -447,8 +452,8 @@ def build_parser():
         "predict",
         help="stage one night with a saved model",
         description="Stage one night: write a CSV (onset, stage, five "
-        "probabilities per epoch) and a PNG (hypnogram and probabilities) next "
-        "to it.",
+        "probabilities and a quality flag per epoch) and a PNG (hypnogram and "
+        "probabilities) next to it.",
     )
     predict.add_argument("--model", type=_existing_path, required=True)
     source = predict.add_mutually_exclusive_group(required=True)
@@ -460,7 +465,11 @@ def build_parser():
         default=None,
         help="expert scoring of the --edf night: stage its scored epochs and compare",
     )
-    predict.add_argument("--channel", default="EEG Fpz-Cz")
+    predict.add_argument(
+        "--channel",
+        default="EEG Fpz-Cz",
+        help="EEG channel of the --edf recording (default: 'EEG Fpz-Cz')",
+    )
     predict.add_argument(
         "--invalid",
         choices=("raise", "mark"),
@@ -469,7 +478,7 @@ def build_parser():
         "(and flat or clipped ones) in the CSV and stage the rest",
     )
     predict.add_argument("--out", type=_writable_file, required=True, help="CSV file")
-    _add_common(predict)
+    predict.add_argument("--quiet", action="store_true", help="no progress output")
     predict.set_defaults(func=_predict)
     return parser
 
@@ -522,13 +531,18 @@ def main(argv=None):
             if args.quiet:
                 warnings.simplefilter("ignore")
             return args.func(args)
-    except (CLIError, ValueError, FileNotFoundError, OSError) as exc:
+    except (CLIError, ValueError, OSError) as exc:
+        if os.environ.get("SKDREAMY_DEBUG"):
+            raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"skdreamy {args.command}: error: {message}", file=sys.stderr)
         return _EXIT_USAGE
     except KeyboardInterrupt:
         print(f"skdreamy {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+__all__ = ["CLIError", "build_parser", "main"]
 
 
 if __name__ == "__main__":

@@ -124,3 +124,6 @@ def write_report(out_dir, scores, y_true, y_pred, *, title="skdreamy", extra=Non
     with atomic_open(paths["json"], "w", encoding="utf-8") as file:
         file.write(text + "\n")
     return paths
+
+
+__all__ = ["scores_table", "write_report"]

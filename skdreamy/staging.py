@@ -76,8 +76,10 @@ def stage(estimator, X, *, invalid="raise", **quality):
         - ``proba``: ndarray of shape (n_epochs, n_classes); NaN rows for marked
           epochs.
         - ``classes``: the estimator's ``classes_`` (columns of ``proba``).
-        - ``valid``: bool ndarray, False for marked epochs.
-        - ``reason``: str ndarray, ``""`` or why the epoch was marked.
+        - ``valid``: bool ndarray, False for marked (not staged) epochs.
+        - ``reason``: str ndarray, the quality problem of each epoch
+          (``""``, "non-finite", "flat" or "clipped"), also for flat or
+          clipped epochs staged with ``invalid="raise"``.
 
     Raises
     ------
@@ -143,5 +145,8 @@ def stage(estimator, X, *, invalid="raise", **quality):
         proba=proba,
         classes=classes,
         valid=keep,
-        reason=np.where(keep, "", check.reason),
+        reason=check.reason,
     )
+
+
+__all__ = ["QualityWarning", "stage"]
