@@ -36,9 +36,18 @@ class Config:
     description: str
     make: object  # callable(seed, spectrogram_shape) -> estimator
     context: int = 0
+    fmax: int = 50  # keep the spectrogram rows 0..fmax Hz
+
+
+def center_epochs(X):
+    """Subtract each epoch's mean (on scaled log power: remove its gain)."""
+    return X - X.mean(axis=1, keepdims=True)
 
 
 def _configs():
+    from imblearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
     from skdreamy import SleepStageCNNClassifier, SpectrogramScaler, make_pipeline
 
     def pipe(n_per_class=1000, scaler=None, **clf):
@@ -60,8 +69,24 @@ def _configs():
             method="standard", per=per, log=True, spectrogram_shape=shape
         )
 
-    compact = dict(architecture="compact", dense_units=0, epochs=30)
+    compact = dict(architecture="compact", dense_units=0, dropout=0.2, epochs=60)
+    tiny = dict(architecture="compact", dense_units=0, epochs=1, batch_size=32)
+
+    def centred(n_per_class, **clf):
+        make = pipe(n_per_class=n_per_class, scaler=log_std(), **clf)
+
+        def build(seed, shape):
+            steps = make(seed, shape).steps
+            centre = ("centre", FunctionTransformer(center_epochs))
+            return Pipeline([steps[0], centre, *steps[1:]])
+
+        return build
+
     return {
+        "tiny": Config(
+            "a 1-epoch compact CNN: checks that the benchmark runs, scores nothing",
+            pipe(n_per_class=20, scaler=log_std(), **tiny),
+        ),
         "reference": Config(
             "reference protocol: min-max, 1000/class, reference CNN, batch 16, "
             "25 epochs",
@@ -75,7 +100,8 @@ def _configs():
             pipe(n_per_class=200, scaler=log_std()),
         ),
         "compact_log": Config(
-            "compact CNN, log power standardised per frequency, 100/class",
+            "compact CNN (dropout 0.2, 60 epochs), log power standardised per "
+            "frequency, 100/class",
             pipe(n_per_class=100, scaler=log_std(), **compact),
         ),
         "compact_log_nobal": Config(
@@ -87,6 +113,50 @@ def _configs():
             pipe(
                 n_per_class=None, scaler=log_std(), class_weight="balanced", **compact
             ),
+        ),
+        "compact_log_aug": Config(
+            "compact CNN, log power per frequency, no balancing, random offset "
+            "0.5 and noise 0.1",
+            pipe(
+                n_per_class=None,
+                scaler=log_std(),
+                offset_std=0.5,
+                noise_std=0.1,
+                **compact,
+            ),
+        ),
+        "compact_log_30hz": Config(
+            "compact CNN, log power per frequency, no balancing, 0-30 Hz only",
+            pipe(n_per_class=None, scaler=log_std(), **compact),
+            fmax=30,
+        ),
+        "compact_log_30hz_aug": Config(
+            "compact CNN, log power per frequency, no balancing, 0-30 Hz, "
+            "offset 0.5, noise 0.1",
+            pipe(
+                n_per_class=None,
+                scaler=log_std(),
+                offset_std=0.5,
+                noise_std=0.1,
+                **compact,
+            ),
+            fmax=30,
+        ),
+        "compact_30hz_long": Config(
+            "compact CNN (dropout 0.3, 100 epochs), log power per frequency, "
+            "0-30 Hz, 100/class",
+            pipe(
+                n_per_class=100,
+                scaler=log_std(),
+                **{**compact, "dropout": 0.3, "epochs": 100},
+            ),
+            fmax=30,
+        ),
+        "compact_30hz_centred": Config(
+            "compact CNN, log power per frequency then each epoch centred "
+            "(gain removed), 0-30 Hz, 100/class",
+            centred(100, **compact),
+            fmax=30,
         ),
         "compact_log_ctx1": Config(
             "compact CNN, log power per frequency, no balancing, +-1 epoch context",
@@ -101,31 +171,39 @@ def _configs():
     }
 
 
-def load(data_dir):
-    """Spectrograms (n, 51, 59), labels, subjects and nights of the real data."""
+def spectrograms(data):
+    """Spectrograms (n, 51, 59), labels, subjects and nights of loaded nights."""
     from skdreamy import EpochSpectrogram
-    from skdreamy.datasets import load_nights
 
-    data = load_nights(data_dir)
     S = EpochSpectrogram().fit_transform(data.X).reshape(-1, 51, 59)
     return S, data.y, data.groups, data.nights
 
 
-def run(name, config, S, y, groups, nights, seeds, split):
-    from sklearn.model_selection import LeaveOneGroupOut, StratifiedKFold
+def load(data_dir):
+    """:func:`spectrograms` of the ``.npz`` nights in ``data_dir``."""
+    from skdreamy.datasets import load_nights
+
+    return spectrograms(load_nights(data_dir))
+
+
+def run(name, config, S, y, groups, nights, seeds, split, n_folds=None):
+    """Score one configuration for each seed; ``n_folds``: GroupKFold instead
+    of leave-one-subject-out (for data sets of many subjects)."""
+    from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedKFold
 
     from skdreamy.metrics import cross_validate_stages
     from skdreamy.preprocessing import stack_context
 
-    X = stack_context(S, nights, config.context)
+    X = stack_context(S[:, : config.fmax + 1], nights, config.context)
     shape = X.shape[1:]
     runs = []
     for seed in seeds:
-        cv = (
-            LeaveOneGroupOut()
-            if split == "subject"
-            else StratifiedKFold(5, shuffle=True, random_state=seed)
-        )
+        if split == "stratified":
+            cv = StratifiedKFold(5, shuffle=True, random_state=seed)
+        elif n_folds:
+            cv = GroupKFold(n_splits=n_folds)
+        else:
+            cv = LeaveOneGroupOut()
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -147,7 +225,7 @@ def run(name, config, S, y, groups, nights, seeds, split):
     return {
         "config": name,
         "description": config.description,
-        "split": split,
+        "split": split if split == "stratified" else type(cv).__name__,
         "seeds": list(seeds),
         "runs": runs,
         "date": time.strftime("%Y-%m-%d"),
@@ -184,17 +262,16 @@ HEADER = (
 )
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+def common_arguments(parser, *, default_out):
+    """Arguments shared with benchmarks/sleep_edf.py."""
     parser.add_argument("--configs", nargs="+", default=["reference_n200"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--split", choices=("subject", "stratified"), default="subject")
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parent / "results" / "accuracy.jsonl"
-    )
-    parser.add_argument("--list", action="store_true")
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument("--list", action="store_true", help="list the configs")
+
+
+def run_all(args, parser, data, *, split="subject", n_folds=None, source=""):
+    """Check the configs, score each on ``data``, print and append the results."""
     configs = _configs()
     if args.list:
         for name, config in configs.items():
@@ -203,17 +280,47 @@ def main(argv=None):
     unknown = set(args.configs) - set(configs)
     if unknown:
         parser.error(f"unknown configs {sorted(unknown)}; see --list")
-    if not any(args.data.glob("*.npz")):
-        parser.error(f"no .npz nights in {args.data}; pass --data")
-    S, y, groups, nights = load(args.data)
+    S, y, groups, nights = spectrograms(data())
     print(HEADER, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.configs:
-        record = run(name, configs[name], S, y, groups, nights, args.seeds, args.split)
+        record = run(
+            name,
+            configs[name],
+            S,
+            y,
+            groups,
+            nights,
+            args.seeds,
+            split,
+            n_folds=n_folds,
+        )
+        record["data"] = source
         with args.out.open("a") as file:
             file.write(json.dumps(record) + "\n")
         print(summary(record), flush=True)
     return 0
+
+
+def main(argv=None):
+    from skdreamy.datasets import load_nights
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--split", choices=("subject", "stratified"), default="subject")
+    common_arguments(
+        parser, default_out=Path(__file__).parent / "results" / "accuracy.jsonl"
+    )
+    args = parser.parse_args(argv)
+    if not args.list and not any(args.data.glob("*.npz")):
+        parser.error(f"no .npz nights in {args.data}; pass --data")
+    return run_all(
+        args,
+        parser,
+        lambda: load_nights(args.data),
+        split=args.split,
+        source=str(args.data),
+    )
 
 
 if __name__ == "__main__":

@@ -61,3 +61,6 @@ class ProgressBar(keras.callbacks.Callback):
         state["_bar"] = None
         state.pop("_model", None)
         return state
+
+
+__all__ = ["ProgressBar"]

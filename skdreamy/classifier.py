@@ -47,6 +47,14 @@ class SleepStageCNNClassifier(KerasClassifier):
     :class:`~sklearn.model_selection.GridSearchCV` reaches them as
     ``classify__dropout`` etc. inside :func:`~skdreamy.make_pipeline`.
 
+    Besides :meth:`fit`, the methods are those of every scikit-learn
+    classifier, inherited from scikeras: ``predict(X)`` returns labels from
+    ``classes_``; ``predict_proba(X)`` returns an ``(n_epochs, n_classes)``
+    array of probabilities, columns in the order of ``classes_``;
+    ``score(X, y)`` returns the accuracy (and refuses labels never seen in
+    ``fit``; use ``scoring="f1_micro"`` or :mod:`sklearn.metrics` for such
+    data); ``partial_fit(X, y)`` trains the current model for one more epoch.
+
     Parameters
     ----------
     spectrogram_shape : tuple of (int, int) or None, default=(51, 59)
@@ -55,12 +63,20 @@ class SleepStageCNNClassifier(KerasClassifier):
         features; needs ``architecture="compact"``).
     architecture : {"reference", "compact"}, default="reference"
         ``"reference"``: the published CNN. ``"compact"``:
-        :func:`~skdreamy.models.build_compact_cnn`, ~24k parameters with
-        global average pooling, for small training sets and any input size.
+        :func:`~skdreamy.models.build_compact_cnn`, averaging over time but
+        keeping frequency, for small training sets and any input size; about
+        26k parameters with ``dense_units=0``, about 256k with the default 512.
     dense_units : int, default=512
         Units of the hidden dense layer (0 removes it in the compact model).
     dropout : float, default=0.5
         Dropout rate.
+    offset_std : float, default=0.0
+        Training-time augmentation: standard deviation of a random constant
+        added to each (scaled) spectrogram; on log power this simulates the
+        gain differences between recordings. Off by default (the reference).
+    noise_std : float, default=0.0
+        Training-time augmentation: standard deviation of Gaussian noise added
+        to every input value. Off by default.
     learning_rate : float, default=1e-3
         Adam learning rate.
     batch_size : int, default=16
@@ -70,11 +86,12 @@ class SleepStageCNNClassifier(KerasClassifier):
     class_weight : dict, "balanced" or None, default=None
         Per-class loss weights, as in scikit-learn.
     validation_fraction : float, default=0.0
-        Fraction of the training epochs held out, stratified by class and
-        shuffled, to compute ``val_loss``/``val_accuracy`` each epoch (in
+        Fraction of the distinct training epochs held out, stratified by class
+        and shuffled, to compute ``val_loss``/``val_accuracy`` each epoch (in
         ``history_``). Never the tail of the data: samplers return rows sorted
         by class, so Keras' ``validation_split`` would validate on the last
-        classes only.
+        classes only. Copies made by over-sampling stay on the side of their
+        original, so validation never sees a copy of a training epoch.
     early_stopping : bool, default=False
         Stop when ``val_loss`` has not improved for ``patience`` epochs and
         restore the best weights. Needs ``validation_fraction > 0``.
@@ -143,6 +160,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         "architecture": [StrOptions(set(ARCHITECTURES))],
         "dense_units": [Interval(Integral, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "offset_std": [Interval(Real, 0, None, closed="left")],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
@@ -163,6 +182,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         architecture="reference",
         dense_units=512,
         dropout=0.5,
+        offset_std=0.0,
+        noise_std=0.0,
         learning_rate=1e-3,
         batch_size=16,
         epochs=25,
@@ -179,6 +200,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         self.architecture = architecture
         self.dense_units = dense_units
         self.dropout = dropout
+        self.offset_std = offset_std
+        self.noise_std = noise_std
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.epochs = epochs
@@ -303,24 +326,19 @@ class SleepStageCNNClassifier(KerasClassifier):
         shape = self.spectrogram_shape_
         n_classes = meta["n_classes_"]
         seed = self._random_state
-        if self.architecture == "reference":
-            model = build_sleep_cnn(
-                shape,
-                n_classes,
-                dense_units=self.dense_units,
-                dropout=self.dropout,
-                seed=seed,
-                precision=self.precision,
-            )
-        else:
-            model = build_compact_cnn(
-                shape,
-                n_classes,
-                dense_units=self.dense_units,
-                dropout=self.dropout,
-                seed=seed,
-                precision=self.precision,
-            )
+        builder = (
+            build_sleep_cnn if self.architecture == "reference" else build_compact_cnn
+        )
+        model = builder(
+            shape,
+            n_classes,
+            dense_units=self.dense_units,
+            dropout=self.dropout,
+            offset_std=self.offset_std,
+            noise_std=self.noise_std,
+            seed=seed,
+            precision=self.precision,
+        )
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
             loss=keras.losses.CategoricalCrossentropy(),
@@ -338,7 +356,7 @@ class SleepStageCNNClassifier(KerasClassifier):
         callbacks = list(self._fit_callbacks)
         if self.validation_fraction > 0:
             train, val = _stratified_split(
-                y.argmax(axis=1), self.validation_fraction, self._random_state
+                X, y.argmax(axis=1), self.validation_fraction, self._random_state
             )
             validation = (X[val], y[val])
             if sample_weight is not None:
@@ -412,19 +430,35 @@ class _OneHotLabelEncoder(TransformerMixin, BaseEstimator):
         }
 
 
-def _stratified_split(labels, fraction, seed):
-    """Indices of a shuffled, class-stratified train/validation split."""
-    indices = np.arange(len(labels))
-    counts = np.bincount(labels)
+def _stratified_split(X, labels, fraction, seed):
+    """Indices of a shuffled, class-stratified train/validation split.
+
+    Identical rows (copies made by over-sampling) always land on the same
+    side, so the validation set never holds a copy of a training epoch.
+    """
+    rows = np.ascontiguousarray(X).reshape(len(X), -1)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1])))
+    _, first, copy_of = np.unique(keys.ravel(), return_index=True, return_inverse=True)
+    unique_labels = labels[first]
+    counts = np.bincount(unique_labels)
     present = counts[counts > 0]
-    n_val = int(np.ceil(fraction * len(labels)))
-    if present.min() < 2 or n_val < len(present):
+    n_val = int(np.ceil(fraction * len(first)))
+    if present.min() < 2 or n_val < len(present) or n_val >= len(first):
         raise ValueError(
             f"validation_fraction={fraction} cannot hold out a stratified "
-            f"validation set from {len(labels)} epochs with class counts "
-            f"{present.tolist()}: every class needs at least 2 epochs and the "
-            "validation set at least one epoch per class."
+            f"validation set from {len(first)} distinct epochs with class counts "
+            f"{present.tolist()}: every class needs at least 2 distinct epochs "
+            "and the validation set at least one epoch per class."
         )
-    return train_test_split(
-        indices, test_size=n_val, stratify=labels, shuffle=True, random_state=seed
+    _, val_groups = train_test_split(
+        np.arange(len(first)),
+        test_size=n_val,
+        stratify=unique_labels,
+        shuffle=True,
+        random_state=seed,
     )
+    is_val = np.isin(copy_of.ravel(), val_groups)
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+__all__ = ["ARCHITECTURES", "SleepStageCNNClassifier"]

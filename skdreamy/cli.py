@@ -4,7 +4,8 @@ It only parses arguments and calls the same public functions a Python user
 would (:func:`skdreamy.make_pipeline`, :mod:`skdreamy.datasets`,
 :mod:`skdreamy.metrics`, :mod:`skdreamy.plotting`, :func:`skdreamy.save`).
 Bad paths, unknown channels and malformed options end with exit status 2 and
-one line on stderr.
+one line on stderr; set the environment variable ``SKDREAMY_DEBUG=1`` to see
+the full traceback instead.
 
 Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
 ``skdreamy <subcommand> --help``.
@@ -12,6 +13,7 @@ Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
 
 import argparse
 import csv
+import os
 import sys
 import time
 import warnings
@@ -216,16 +218,14 @@ def _evaluate(args):
             f"{extra['mode']} ({extra['cv']}, {extra['n_folds']} folds), "
             "pooled over all epochs:"
         )
-    extra.update(
-        data=str(args.data),
-        subjects=[str(s) for s in data.subjects],
-        settings={
+    extra.update(data=str(args.data), subjects=[str(s) for s in data.subjects])
+    if args.model is None:
+        extra["settings"] = {
             "n_per_class": args.n_per_class,
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "random_state": args.random_state,
-        },
-    )
+        }
     paths = write_report(
         args.report, scores, data.y, y_pred, title="skdreamy evaluate", extra=extra
     )
@@ -236,7 +236,6 @@ def _evaluate(args):
 
 def _predict(args):
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from ._stages import STAGE_NAMES, stage_name
     from .persistence import load
@@ -258,10 +257,11 @@ def _predict(args):
 
         night = read_recording(args.edf, channel=args.channel)
         X, onsets = night.X, night.onsets
+    from .staging import stage
+
     model = load(args.model)
-    proba = model.predict_proba(X)
-    classes = model.classes_
-    y_pred = classes[np.argmax(proba, axis=1)]
+    result = stage(model, X, invalid=args.invalid)
+    classes, proba = result.classes, result.proba
     names = [stage_name(c) for c in classes]
     columns = {name: None for name in STAGE_NAMES}  # W..REM first, in order
     columns.update({name: None for name in names})
@@ -270,26 +270,44 @@ def _predict(args):
 
     with atomic_open(args.out, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(["onset_s", "stage", *(f"p_{n}" for n in columns)])
-        for onset, label, row in zip(onsets, y_pred, proba, strict=True):
+        writer.writerow(["onset_s", "stage", *(f"p_{n}" for n in columns), "quality"])
+        for onset, label, row, reason in zip(
+            onsets, result.y_pred, proba, result.reason, strict=True
+        ):
+            if label is None:
+                writer.writerow([f"{onset:g}", "", *([""] * len(columns)), reason])
+                continue
             by_name = dict(zip(names, row, strict=True))
             writer.writerow(
                 [f"{onset:g}", stage_name(label)]
                 + [f"{by_name.get(n, 0.0):.6f}" for n in columns]
+                + [reason or "ok"]
             )
+    valid = result.valid
+    y_pred = result.y_pred[valid].astype(classes.dtype)
     figure_path = args.out.with_name(args.out.stem + ".png")
     fig, axes = plt.subplots(
         2, 1, figsize=(12, 6), sharex=True, height_ratios=(1, 1), layout="constrained"
     )
-    plot_hypnogram(y_pred, y_true=y_true, onsets=onsets, ax=axes[0])
-    plot_probabilities(proba, classes=classes, onsets=onsets, ax=axes[1])
+    plot_hypnogram(
+        y_pred,
+        y_true=None if y_true is None else y_true[valid],
+        onsets=onsets[valid],
+        ax=axes[0],
+    )
+    plot_probabilities(proba[valid], classes=classes, onsets=onsets[valid], ax=axes[1])
     save_figure(fig, figure_path)
     plt.close(fig)
-    _say(args, f"Staged {len(y_pred)} epochs: {args.out} and {figure_path}")
+    _say(
+        args,
+        f"Staged {len(y_pred)} of {len(valid)} epochs: {args.out} and {figure_path}",
+    )
     if y_true is not None:
         from .metrics import sleep_scores
 
-        _print_scores(args, sleep_scores(y_true, y_pred), "Against the hypnogram:")
+        _print_scores(
+            args, sleep_scores(y_true[valid], y_pred), "Against the hypnogram:"
+        )
     return 0
 
 
@@ -346,9 +364,24 @@ def _add_data(parser):
 def build_parser():
     """The argument parser of the ``skdreamy`` command.
 
+    One subparser per subcommand (``demo``, ``train``, ``evaluate``,
+    ``predict``); ``skdreamy <subcommand> --help`` prints its help. Option
+    types are checked while parsing: a missing input path, an output folder
+    that does not exist or a count below 1 ends with argparse's usage message
+    and exit status 2.
+
     Returns
     -------
     parser : argparse.ArgumentParser
+        The parser; ``parse_args`` returns a namespace whose ``command`` is the
+        subcommand and whose ``func`` runs it.
+
+    Examples
+    --------
+    >>> from skdreamy.cli import build_parser
+    >>> args = build_parser().parse_args(["demo", "--epochs", "1", "--quiet"])
+    >>> args.command, args.epochs, args.n_per_class, args.n_epochs, str(args.report)
+    ('demo', 1, 200, 1200, 'skdreamy-demo')
     """
     parser = argparse.ArgumentParser(
         prog="skdreamy",
@@ -363,7 +396,12 @@ def build_parser():
         "and write a report: report.json, report.md, confusion_matrix.png, "
         "training_curves.png.",
     )
-    demo.add_argument("--n-epochs", type=_positive_int, default=1200)
+    demo.add_argument(
+        "--n-epochs",
+        type=_positive_int,
+        default=1200,
+        help="synthetic epochs to generate (default: 1200)",
+    )
     _add_training(demo, n_per_class=200, epochs=3)
     demo.add_argument(
         "--report", type=Path, default=Path("skdreamy-demo"), help="report folder"
@@ -414,8 +452,8 @@ def build_parser():
         "predict",
         help="stage one night with a saved model",
         description="Stage one night: write a CSV (onset, stage, five "
-        "probabilities per epoch) and a PNG (hypnogram and probabilities) next "
-        "to it.",
+        "probabilities and a quality flag per epoch) and a PNG (hypnogram and "
+        "probabilities) next to it.",
     )
     predict.add_argument("--model", type=_existing_path, required=True)
     source = predict.add_mutually_exclusive_group(required=True)
@@ -427,15 +465,33 @@ def build_parser():
         default=None,
         help="expert scoring of the --edf night: stage its scored epochs and compare",
     )
-    predict.add_argument("--channel", default="EEG Fpz-Cz")
+    predict.add_argument(
+        "--channel",
+        default="EEG Fpz-Cz",
+        help="EEG channel of the --edf recording (default: 'EEG Fpz-Cz')",
+    )
+    predict.add_argument(
+        "--invalid",
+        choices=("raise", "mark"),
+        default="raise",
+        help="epochs with NaN/inf: stop with an error (default), or mark them "
+        "(and flat or clipped ones) in the CSV and stage the rest",
+    )
     predict.add_argument("--out", type=_writable_file, required=True, help="CSV file")
-    _add_common(predict)
+    predict.add_argument("--quiet", action="store_true", help="no progress output")
     predict.set_defaults(func=_predict)
     return parser
 
 
 def main(argv=None):
     """Entry point of the ``skdreamy`` console script.
+
+    Parses ``argv`` with :func:`build_parser` and runs the subcommand. Errors
+    in the input (a folder without nights, an unknown channel, a file that is
+    not a model, NaN epochs with ``--invalid raise`` ...) are reported as one
+    line, ``skdreamy <subcommand>: error: <message>``, on stderr; Ctrl-C
+    prints ``skdreamy <subcommand>: interrupted``. Outputs are written
+    atomically, so an error or an interruption leaves no partial file.
 
     Parameters
     ----------
@@ -445,7 +501,26 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 on a usage or input error (one line on stderr).
+        0 on success, 2 on an input error (one line on stderr), 130 when
+        interrupted (Ctrl-C).
+
+    Raises
+    ------
+    SystemExit
+        From argparse, with status 0 after ``--help`` and status 2 (usage
+        and error message on stderr) for unknown or malformed options.
+
+    Examples
+    --------
+    >>> import contextlib, io, tempfile
+    >>> from skdreamy.cli import main
+    >>> empty = tempfile.mkdtemp()  # a folder without nights
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     status = main(["train", "--data", empty, "--out", f"{empty}/m.skdreamy"])
+    >>> status
+    2
+    >>> print(err.getvalue().strip())
+    skdreamy train: error: ...: no nights found (neither .npz files nor EDF ...
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -456,13 +531,18 @@ def main(argv=None):
             if args.quiet:
                 warnings.simplefilter("ignore")
             return args.func(args)
-    except (CLIError, ValueError, FileNotFoundError, OSError) as exc:
+    except (CLIError, ValueError, OSError) as exc:
+        if os.environ.get("SKDREAMY_DEBUG"):
+            raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"skdreamy {args.command}: error: {message}", file=sys.stderr)
         return _EXIT_USAGE
     except KeyboardInterrupt:
         print(f"skdreamy {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+__all__ = ["CLIError", "build_parser", "main"]
 
 
 if __name__ == "__main__":

@@ -73,6 +73,21 @@ class ModelVersionWarning(UserWarning):
     scikeras, or the Keras backend. The model usually still works, but its
     predictions may differ. Turn it into an error with
     ``warnings.simplefilter("error", ModelVersionWarning)``.
+
+    Examples
+    --------
+    Refuse, rather than warn about, a model saved with other versions:
+
+    >>> import tempfile, warnings
+    >>> from pathlib import Path
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from skdreamy.persistence import ModelVersionWarning, load, save
+    >>> clf = DummyClassifier(strategy="constant", constant=2).fit([[0], [1]], [0, 2])
+    >>> with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ModelVersionWarning)
+    ...     model = load(save(clf, Path(tmp) / "model.skdreamy"))  # same versions
+    >>> model.predict([[0]]).tolist()
+    [2]
     """
 
 

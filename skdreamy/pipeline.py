@@ -86,6 +86,13 @@ def make_pipeline(
     pipeline : imblearn.pipeline.Pipeline
         Unfitted pipeline.
 
+    Raises
+    ------
+    sklearn.utils._param_validation.InvalidParameterError
+        A :class:`ValueError` (and :class:`TypeError`) naming the argument, if
+        one has the wrong type or value (e.g. ``n_per_class=0``, or a
+        ``scaler`` without ``fit`` and ``transform``).
+
     Examples
     --------
     >>> from skdreamy import make_pipeline

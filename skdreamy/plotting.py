@@ -57,6 +57,25 @@ def save_figure(fig, path):
     -------
     fig : matplotlib.figure.Figure
         The same figure.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder of ``path`` does not exist.
+    ValueError
+        If matplotlib does not know the format of the suffix.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import matplotlib.pyplot as plt
+    >>> from skdreamy.plotting import plot_hypnogram, save_figure
+    >>> fig = plot_hypnogram([0, 1, 2, 2, 3, 2, 4, 0])
+    >>> path = Path(tempfile.mkdtemp()) / "hypnogram.png"
+    >>> save_figure(fig, path) is fig, path.read_bytes()[1:4]
+    (True, b'PNG')
+    >>> plt.close(fig)
     """
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
     with atomic_open(path, "wb") as file:

@@ -82,7 +82,27 @@ def write_report(out_dir, scores, y_true, y_pred, *, title="skdreamy", extra=Non
     Raises
     ------
     ValueError
-        If ``extra`` overrides a score key or is not JSON-serialisable.
+        If ``extra`` overrides a score key, or if a score or an ``extra``
+        entry is NaN or infinite.
+    TypeError
+        If an ``extra`` entry is not JSON-serialisable.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from skdreamy.metrics import sleep_scores
+    >>> from skdreamy.report import write_report
+    >>> y_true, y_pred = [0, 2, 2, 3, 4], [0, 2, 3, 3, 4]
+    >>> folder = tempfile.mkdtemp()
+    >>> paths = write_report(folder, sleep_scores(y_true, y_pred), y_true, y_pred,
+    ...                      title="Night 1", extra={"model": "stager.skdreamy"})
+    >>> sorted(path.name for path in paths.values())
+    ['confusion_matrix.png', 'report.json', 'report.md']
+    >>> report = json.loads(paths["json"].read_text())
+    >>> report["accuracy"], report["model"]
+    (0.8, 'stager.skdreamy')
+    >>> paths["markdown"].read_text().splitlines()[0]
+    '# Night 1'
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,3 +124,6 @@ def write_report(out_dir, scores, y_true, y_pred, *, title="skdreamy", extra=Non
     with atomic_open(paths["json"], "w", encoding="utf-8") as file:
         file.write(text + "\n")
     return paths
+
+
+__all__ = ["scores_table", "write_report"]

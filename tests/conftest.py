@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SHARED_DATA = Path(
     os.environ.get(
-        "SKDREAMY_SHARED_DATA",
+        "SKDREAMY_DATA",
         Path(__file__).resolve().parents[1] / ".." / "shared" / "data",
     )
 ).resolve()

@@ -253,7 +253,7 @@ def test_validation_split_needs_two_epochs_per_class(spectrograms):
     X, y, _ = spectrograms
     y = y.copy()
     y[0] = 9  # a class with a single epoch
-    with pytest.raises(ValueError, match="at least 2 epochs"):
+    with pytest.raises(ValueError, match="at least 2 distinct epochs"):
         tiny_classifier(validation_fraction=0.2).fit(X, y)
 
 
@@ -286,3 +286,35 @@ def test_predict_rejects_other_shape(fitted):
     clf, _, _ = fitted
     with pytest.raises(ValueError, match="3009 features"):
         clf.predict(np.zeros((2, 100)))
+
+
+def test_augmentation_trains_reproducibly_and_pickles(spectrograms):
+    X, y, _ = spectrograms
+    X = np.log10(X[:200] + 1e-6)
+    params = dict(offset_std=0.3, noise_std=0.1, epochs=2)
+    clf = tiny_classifier(**params).fit(X, y[:200])
+    names = [layer.name for layer in clf.model_.layers]
+    assert "random_offset" in names and "noise" in names
+    proba = clf.predict_proba(X)
+    # Identity at inference: predicting twice gives the same probabilities.
+    np.testing.assert_array_equal(proba, clf.predict_proba(X))
+    again = tiny_classifier(**params).fit(X, y[:200]).predict_proba(X)
+    np.testing.assert_array_equal(proba, again)
+    plain = tiny_classifier(epochs=2).fit(X, y[:200]).predict_proba(X)
+    assert not np.array_equal(proba, plain)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), proba)
+
+
+def test_validation_never_holds_a_copy_of_a_training_epoch(spectrograms, keras_fit_spy):
+    from skdreamy.sampling import ClassBalancer
+
+    X, y, _ = spectrograms
+    Xb, yb = ClassBalancer(n_per_class=120, random_state=0).fit_resample(X, y)
+    assert len(np.unique(Xb, axis=0)) < len(Xb)  # over-sampling made copies
+    tiny_classifier(epochs=1, validation_fraction=0.2).fit(Xb, yb)
+    call = keras_fit_spy[0]
+    X_val = call["validation_data"][0]
+    train_rows = {row.tobytes() for row in call["X"]}
+    assert not any(row.tobytes() in train_rows for row in X_val)
+    assert 0.15 < len(X_val) / len(Xb) < 0.25

@@ -147,7 +147,17 @@ def test_predict_npz_night(model, nights, tmp_path):
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 40
-    assert list(rows[0]) == ["onset_s", "stage", "p_W", "p_N1", "p_N2", "p_N3", "p_REM"]
+    assert list(rows[0]) == [
+        "onset_s",
+        "stage",
+        "p_W",
+        "p_N1",
+        "p_N2",
+        "p_N3",
+        "p_REM",
+        "quality",
+    ]
+    assert {r["quality"] for r in rows} == {"ok"}
     assert [float(r["onset_s"]) for r in rows] == [30.0 * i for i in range(40)]
     for row in rows:
         assert row["stage"] in {"W", "N1", "N2", "N3", "REM"}
@@ -275,3 +285,33 @@ def test_unknown_channel(model, edf_night, tmp_path):
     assert result.returncode == 2
     assert "no channel 'EEG C3'" in result.stderr and "EEG Fpz-Cz" in result.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_predict_flags_flat_epochs_in_the_csv(model, tmp_path):
+    x, _ = make_sleep_epochs(4, random_state=0)
+    x[2] = 0.0  # a detached electrode
+    psg = write_psg(tmp_path / "flat.edf", {"EEG Fpz-Cz": x.ravel()}, 100.0)
+    staged = run_cli(
+        "predict", "--model", model, "--edf", psg, "--out", tmp_path / "a.csv"
+    )
+    assert staged.returncode == 0, staged.stderr
+    rows = list(csv.DictReader((tmp_path / "a.csv").open()))
+    assert [r["quality"] for r in rows] == ["ok", "ok", "flat", "ok"]
+    assert rows[2]["stage"] != ""  # staged, with a warning
+    assert "flat or clipped" in staged.stderr
+    marked = run_cli(
+        "predict",
+        "--model",
+        model,
+        "--edf",
+        psg,
+        "--invalid",
+        "mark",
+        "--out",
+        tmp_path / "b.csv",
+        "--quiet",
+    )
+    assert marked.returncode == 0, marked.stderr
+    rows = list(csv.DictReader((tmp_path / "b.csv").open()))
+    assert rows[2]["stage"] == "" and rows[2]["p_W"] == ""
+    assert rows[2]["quality"] == "flat"

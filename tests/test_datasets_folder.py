@@ -112,3 +112,21 @@ def test_synthetic_folder_round_trip(tmp_path):
     np.savez(tmp_path / "n.npz", x=x, y=y, subject="s", channel="C3-A1")
     data = load_folder(tmp_path / "n.npz")
     np.testing.assert_array_equal(data.y, y)
+
+
+def test_example_nights_real_or_synthetic(tmp_path, monkeypatch):
+    from skdreamy.datasets import find_nights, load_example_nights
+
+    monkeypatch.chdir(tmp_path)  # no ../shared/data from here
+    monkeypatch.delenv("SKDREAMY_DATA", raising=False)
+    assert find_nights() is None
+    data = load_example_nights(n_synthetic=30, n_subjects=3)
+    assert data.synthetic and data.X.shape == (30, 3000)
+    assert "SYNTHETIC" in data.description
+    np.testing.assert_array_equal(data.nights, data.groups)
+    x, y = make_sleep_epochs(5, random_state=0)
+    np.savez(tmp_path / "dreams_a.npz", x=x, y=y, subject="dreams_a", channel="C3")
+    monkeypatch.setenv("SKDREAMY_DATA", str(tmp_path))
+    data = load_example_nights()
+    assert not data.synthetic and data.path == tmp_path
+    assert "DREAMS Spindles Database" in data.description

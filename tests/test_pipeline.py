@@ -151,3 +151,27 @@ def test_n_per_class_below_one_via_set_params(spectrograms):
     pipe = make_pipeline(classifier=SpyClassifier()).set_params(balance__n_per_class=0)
     with pytest.raises(ValueError, match="n_per_class"):
         pipe.fit(X, y)
+
+
+def test_subject_wise_grid_search_and_cross_validate(raw_epochs):
+    from sklearn.model_selection import LeaveOneGroupOut, cross_validate
+
+    X, y, groups = raw_epochs
+    X, y, groups = X[::2], y[::2], groups[::2]
+    pipe = make_pipeline(
+        raw=True, n_per_class=15, classifier=SpyClassifier(), random_state=0
+    )
+    search = GridSearchCV(
+        pipe,
+        {"scale__log": [False, True]},
+        cv=LeaveOneGroupOut(),
+        scoring="f1_micro",
+    ).fit(X, y, groups=groups)
+    assert len(search.cv_results_["split2_test_score"]) == 2  # 3 subjects, 3 folds
+    result = cross_validate(
+        pipe, X, y, groups=groups, cv=LeaveOneGroupOut(), return_indices=True
+    )
+    for train, test in zip(
+        result["indices"]["train"], result["indices"]["test"], strict=True
+    ):
+        assert not set(groups[train]) & set(groups[test])

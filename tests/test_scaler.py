@@ -158,3 +158,69 @@ def test_transform_rejects_other_layout(power):
     scaler = SpectrogramScaler(spectrogram_shape=None).fit(power)
     with pytest.raises(ValueError, match=r"fitted on \(51, 59\)"):
         scaler.transform(np.zeros((2, 59, 51)))
+
+
+# -- partial_fit: statistics learnt chunk by chunk (out-of-core training) --
+
+
+def _fit_in_chunks(scaler, images, n_chunks):
+    for chunk in np.array_split(images, n_chunks):
+        scaler.partial_fit(chunk)
+    return scaler
+
+
+@pytest.mark.parametrize("per", ["cell", "frequency", "global"])
+@pytest.mark.parametrize("log", [False, True])
+@pytest.mark.parametrize("clip", [False, True])
+def test_partial_fit_minmax_equals_fit_bit_for_bit(power, rng, per, log, clip):
+    params = dict(per=per, log=log, clip=clip)
+    streamed = _fit_in_chunks(SpectrogramScaler(**params), power, 7)
+    whole = SpectrogramScaler(**params).fit(power)
+    for name in ("center_", "scale_", "data_min_", "data_max_"):
+        np.testing.assert_array_equal(getattr(streamed, name), getattr(whole, name))
+    test = rng.gamma(2.0, 30.0, size=(5, 51, 59))
+    np.testing.assert_array_equal(streamed.transform(test), whole.transform(test))
+    assert streamed.n_samples_seen_ == whole.n_samples_seen_ == 30
+
+
+@pytest.mark.parametrize("per", ["cell", "frequency", "global"])
+def test_partial_fit_standard_equals_fit_up_to_rounding(power, per):
+    streamed = _fit_in_chunks(SpectrogramScaler(method="standard", per=per), power, 4)
+    whole = SpectrogramScaler(method="standard", per=per).fit(power)
+    np.testing.assert_allclose(streamed.center_, whole.center_, rtol=1e-12)
+    np.testing.assert_allclose(streamed.scale_, whole.scale_, rtol=1e-12)
+    np.testing.assert_allclose(
+        streamed.transform(power), whole.transform(power), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_partial_fit_continues_after_fit(power):
+    scaler = SpectrogramScaler(method="standard").fit(power[:10])
+    scaler.partial_fit(power[10:])
+    whole = SpectrogramScaler(method="standard").fit(power)
+    np.testing.assert_allclose(scaler.center_, whole.center_, rtol=1e-12)
+    np.testing.assert_allclose(scaler.scale_, whole.scale_, rtol=1e-12)
+    assert scaler.n_samples_seen_ == 30
+    # fit starts over.
+    assert scaler.fit(power[:3]).n_samples_seen_ == 3
+
+
+def test_partial_fit_rejects_a_different_layout(power):
+    scaler = SpectrogramScaler(spectrogram_shape=None).partial_fit(power[:5])
+    with pytest.raises(ValueError, match=r"fitted on \(51, 59\)"):
+        scaler.partial_fit(np.zeros((2, 59, 51)))
+
+
+def test_robust_scaler_has_no_partial_fit(power):
+    scaler = SpectrogramScaler(method="robust")
+    assert not hasattr(scaler, "partial_fit")
+    with pytest.raises(AttributeError, match="no attribute 'partial_fit'") as info:
+        scaler.partial_fit(power)
+    # The traceback says why (scikit-learn's available_if chains the reason).
+    assert "percentiles need all values" in str(info.value.__cause__)
+
+
+def test_standard_partial_fit_cannot_continue_minmax_statistics(power):
+    scaler = SpectrogramScaler().fit(power).set_params(method="standard")
+    with pytest.raises(ValueError, match="another method"):
+        scaler.partial_fit(power)

@@ -122,3 +122,16 @@ def test_non_finite_epochs_rejected(bad):
 def test_wrong_rank_rejected():
     with pytest.raises(ValueError, match=r"2-D array \(n_epochs, n_times\); got 3 dim"):
         EpochSpectrogram().fit(np.zeros((2, 3, 3000)))
+
+
+@pytest.mark.parametrize(("fmax", "n_freqs"), [(30, 31), (30.5, 31), (0, 1), (100, 51)])
+def test_fmax_keeps_the_low_rows(raw_epochs, fmax, n_freqs):
+    X = raw_epochs[0][:4]
+    full = EpochSpectrogram().fit(X)
+    cut = EpochSpectrogram(fmax=fmax).fit(X)
+    assert cut.spectrogram_shape_ == (n_freqs, 59)
+    np.testing.assert_array_equal(cut.frequencies_, full.frequencies_[:n_freqs])
+    np.testing.assert_array_equal(
+        cut.transform(X).reshape(4, n_freqs, 59),
+        full.transform(X).reshape(4, 51, 59)[:, :n_freqs],
+    )

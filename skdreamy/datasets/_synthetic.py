@@ -79,6 +79,14 @@ def make_sleep_epochs(
     groups : ndarray of shape (n_epochs,), dtype int64
         Subject index of each epoch; only with ``return_groups=True``.
 
+    Raises
+    ------
+    ValueError
+        If ``weights`` does not hold five non-negative proportions with a
+        positive sum, or (as
+        ``sklearn.utils._param_validation.InvalidParameterError``) if another
+        argument has the wrong type or value, e.g. ``n_epochs=0``.
+
     Examples
     --------
     >>> import numpy as np

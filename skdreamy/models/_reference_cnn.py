@@ -17,6 +17,7 @@ layer table sums to 750,245 trainable parameters.
 import keras
 from keras import layers
 
+from ._augment import augmentation
 from ._seeds import LayerSeeds, layer_dtypes
 
 _CONV_FILTERS = (32, 32, None, 32, 32, None, 64, 64, None, 128, None)  # None: pool
@@ -34,6 +35,8 @@ def build_sleep_cnn(
     *,
     dense_units=512,
     dropout=0.5,
+    offset_std=0.0,
+    noise_std=0.0,
     seed=None,
     precision=None,
 ):
@@ -50,6 +53,13 @@ def build_sleep_cnn(
         Units of the hidden dense layer.
     dropout : float, default=0.5
         Rate of both dropout layers.
+    offset_std : float, default=0.0
+        Training-time augmentation: standard deviation of a random constant
+        added to each input spectrogram (:class:`RandomOffset`; on log power,
+        a random gain).
+    noise_std : float, default=0.0
+        Training-time augmentation: standard deviation of Gaussian noise added
+        to every input value (:class:`keras.layers.GaussianNoise`).
     seed : int or None, default=None
         Seeds every initialiser and dropout layer; the same seed gives the same
         initial weights and dropout masks.
@@ -90,6 +100,7 @@ def build_sleep_cnn(
     seeds = LayerSeeds(seed)
     inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
     x = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
+    x = augmentation(x, offset_std, noise_std, seeds)
     first = True
     for i, filters in enumerate(_CONV_FILTERS):
         if filters is None:

@@ -5,11 +5,23 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import log_power, validate_spectrograms
 
 _REDUCE_AXES = {"cell": (0,), "frequency": (0, 2), "global": (0, 1, 2)}
+
+
+def _streams(scaler):
+    """Whether the scaler's statistics can be learnt chunk by chunk."""
+    if scaler.method == "robust":
+        raise AttributeError(
+            "SpectrogramScaler(method='robust') has no partial_fit: its "
+            "percentiles need all values at once. Use fit, or method='minmax' "
+            "(exact chunk by chunk) or method='standard'."
+        )
+    return True
 
 
 class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -63,9 +75,14 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Range seen in ``fit`` (after the logarithm), used by ``clip``.
     spectrogram_shape_ : tuple of int
         ``(n_freqs, n_times)`` seen in ``fit``.
+    n_samples_seen_ : int
+        Epochs the statistics come from (``fit`` and ``partial_fit``).
+    mean_, var_ : ndarray of the same shape as ``center_``
+        Mean and variance, only with ``method="standard"`` (the running
+        statistics of :meth:`partial_fit`).
     n_features_in_ : int
         ``n_freqs * n_times``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Defined only when ``X`` has string column names.
 
     See Also
@@ -169,6 +186,112 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.data_min_ = images.min(axis=axes, keepdims=True)[0]
         self.data_max_ = images.max(axis=axes, keepdims=True)[0]
         self.spectrogram_shape_ = shape
+        # State that partial_fit continues from.
+        self.n_samples_seen_ = images.shape[0]
+        if self.method == "standard":
+            self.mean_, self.var_ = center[0], scale[0] ** 2
+        else:
+            vars(self).pop("mean_", None)
+            vars(self).pop("var_", None)
+        return self
+
+    @available_if(_streams)
+    def partial_fit(self, X, y=None):
+        """Update the statistics with one more chunk of training spectrograms.
+
+        For data sets that do not fit in memory: feed the training epochs chunk
+        by chunk (see :func:`skdreamy.outofcore.fit_out_of_core`). After each
+        call the scaler is usable, with the statistics of every epoch seen so
+        far (and by an earlier :meth:`fit`).
+
+        How exactly each setting streams:
+
+        - ``method="minmax"`` (any ``per``, ``log``, ``clip``): exact; the
+          result equals :meth:`fit` on all chunks at once, bit for bit.
+        - ``method="standard"``: mean and variance are merged chunk by chunk
+          (Chan, Golub and LeVeque's pairwise update, in float64); equal to
+          :meth:`fit` up to floating-point rounding (relative differences
+          around 1e-15), not bit for bit.
+        - ``method="robust"``: percentiles need all values at once; the
+          scaler then has no ``partial_fit`` (an ``AttributeError`` says why).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_epochs, n_freqs, n_times) or \
+                (n_epochs, n_freqs * n_times)
+            A chunk of training spectrograms.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SpectrogramScaler
+            The updated scaler.
+
+        Raises
+        ------
+        ValueError
+            As in :meth:`fit`; if the chunk's layout differs from the earlier
+            ones; or if ``method="standard"`` should continue from statistics
+            learnt with another method.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skdreamy import SpectrogramScaler
+        >>> S = np.random.default_rng(0).gamma(2.0, 10.0, size=(30, 51, 59))
+        >>> streamed = SpectrogramScaler()
+        >>> for chunk in np.array_split(S, 4):
+        ...     streamed = streamed.partial_fit(chunk)
+        >>> whole = SpectrogramScaler().fit(S)
+        >>> bool(np.array_equal(streamed.transform(S), whole.transform(S)))
+        True
+        >>> streamed.n_samples_seen_
+        30
+        """
+        self._validate_params()
+        first = not hasattr(self, "n_samples_seen_")
+        if not first and self.method == "standard" and not hasattr(self, "mean_"):
+            raise ValueError(
+                "partial_fit cannot continue method='standard' statistics from a "
+                "scaler fitted with another method; call fit, or partial_fit on "
+                "an unfitted SpectrogramScaler."
+            )
+        images, shape = self._images(X, reset=first)
+        axes = _REDUCE_AXES[self.per]
+        low = images.min(axis=axes, keepdims=True)[0].astype(np.float64)
+        high = images.max(axis=axes, keepdims=True)[0].astype(np.float64)
+        n_seen = images.shape[0]
+        if self.method == "standard":
+            images = images.astype(np.float64, copy=False)
+            mean = images.mean(axis=axes, keepdims=True)[0]
+            var = images.var(axis=axes, keepdims=True)[0]
+            if not first:
+                # Values per statistics unit, before and in this chunk.
+                per_epoch = images[0].size // mean.size
+                n_old = self.n_samples_seen_ * per_epoch
+                n_chunk = images.shape[0] * per_epoch
+                n_all = n_old + n_chunk
+                delta = mean - self.mean_
+                mean = self.mean_ + delta * (n_chunk / n_all)
+                var = (
+                    self.var_ * n_old
+                    + var * n_chunk
+                    + delta**2 * (n_old * n_chunk / n_all)
+                ) / n_all
+            self.mean_, self.var_ = mean, var
+            center, scale = mean, np.sqrt(var)
+        if not first:
+            low = np.minimum(low, self.data_min_)
+            high = np.maximum(high, self.data_max_)
+            n_seen += self.n_samples_seen_
+        if self.method == "minmax":
+            center, scale = low, high - low
+        self.center_ = center
+        self.scale_ = _nonzero(scale, center)
+        self.data_min_, self.data_max_ = low, high
+        self.spectrogram_shape_ = shape
+        self.n_samples_seen_ = n_seen
         return self
 
     def transform(self, X):
@@ -213,6 +336,14 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         -------
         S : ndarray of shape (n_epochs, n_freqs * n_times), dtype float32
             Spectrograms on the input scale.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the scaler has not been fitted.
+        ValueError
+            If ``X`` has another layout than in ``fit`` or contains NaN or
+            infinite values.
         """
         check_is_fitted(self)
         Z, _ = validate_spectrograms(

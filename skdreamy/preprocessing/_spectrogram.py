@@ -30,10 +30,11 @@ _CHUNK = 128
 class EpochSpectrogram(TransformerMixin, BaseEstimator):
     """Turn raw single-channel EEG epochs into flattened power spectrograms.
 
-    Each epoch of ``n_times`` samples is cut into Hann-like windowed segments of
-    ``nperseg`` samples overlapping by ``noverlap`` and turned into a one-sided
-    power spectral density, exactly as :func:`scipy.signal.spectrogram` does
-    with the same arguments (constant detrend, ``scaling="density"``). With the
+    Each epoch of ``n_times`` samples is cut into windowed segments (a Tukey
+    window by default, as SciPy's) of ``nperseg`` samples overlapping by
+    ``noverlap`` and turned into a one-sided power spectral density, exactly
+    as :func:`scipy.signal.spectrogram` does with the same arguments
+    (constant detrend, ``scaling="density"``). With the
     defaults, a 30-s epoch at 100 Hz (3000 samples) gives 51 frequencies
     (0-50 Hz, 1 Hz apart) x 59 time bins (0.5 s apart): the input format of the
     reference CNN.
@@ -59,6 +60,10 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
     window : str or tuple, default=("tukey", 0.25)
         Window passed to :func:`scipy.signal.get_window` (SciPy's default for
         :func:`~scipy.signal.spectrogram`).
+    fmax : float or None, default=None
+        Keep only the frequencies up to ``fmax`` Hz (e.g. 30: sleep EEG has
+        little above, and recordings sampled at 50 Hz have nothing above
+        25 Hz). ``None`` keeps all, up to ``sfreq / 2``.
     log : bool, default=False
         Return ``log10(power + log_offset)`` instead of power.
     log_offset : float, default=1e-6
@@ -99,6 +104,7 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         "nperseg": [Interval(Integral, 1, None, closed="left")],
         "noverlap": [Interval(Integral, 0, None, closed="left")],
         "window": [str, tuple],
+        "fmax": [Interval(Real, 0, None, closed="left"), None],
         "log": ["boolean"],
         "log_offset": [Interval(Real, 0, None, closed="neither")],
     }
@@ -111,6 +117,7 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         nperseg=100,
         noverlap=50,
         window=("tukey", 0.25),
+        fmax=None,
         log=False,
         log_offset=1e-6,
     ):
@@ -119,6 +126,7 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         self.nperseg = nperseg
         self.noverlap = noverlap
         self.window = window
+        self.fmax = fmax
         self.log = log
         self.log_offset = log_offset
 
@@ -161,6 +169,12 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         shape : tuple of (int, int) or None
             ``None`` when ``epoch_duration`` is None (it depends on the data).
 
+        Raises
+        ------
+        ValueError
+            If ``noverlap`` is not below ``nperseg``, or an epoch of
+            ``sfreq * epoch_duration`` samples is shorter than ``nperseg``.
+
         Examples
         --------
         >>> from skdreamy import EpochSpectrogram
@@ -168,6 +182,8 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         (51, 59)
         >>> EpochSpectrogram(epoch_duration=90).expected_shape()
         (51, 179)
+        >>> EpochSpectrogram(fmax=30).expected_shape()
+        (31, 59)
         """
         if self.epoch_duration is None:
             return None
@@ -195,19 +211,27 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
             )
         step = self.nperseg - self.noverlap
         n_segments = (n_times - self.noverlap) // step
-        n_freqs = self.nperseg // 2 + 1
+        n_fft = self.nperseg // 2 + 1
         window = get_window(self.window, self.nperseg)
         # One-sided PSD: |FFT|^2 / (fs * sum(w^2)), doubled except at DC and
         # (for even nperseg) Nyquist, as scipy.signal.spectrogram does.
-        scale = np.full(n_freqs, 1.0 / (self.sfreq * np.sum(window**2)))
-        scale[1 : n_freqs - (self.nperseg % 2 == 0)] *= 2.0
+        scale = np.full(n_fft, 1.0 / (self.sfreq * np.sum(window**2)))
+        scale[1 : n_fft - (self.nperseg % 2 == 0)] *= 2.0
+        frequencies = np.fft.rfftfreq(self.nperseg, d=1.0 / self.sfreq)
+        n_freqs = n_fft
+        if self.fmax is not None:
+            n_freqs = int(np.searchsorted(frequencies, self.fmax, side="right"))
+            if n_freqs == 0:
+                raise ValueError(
+                    f"fmax={self.fmax} Hz keeps no frequency; the lowest is 0 Hz."
+                )
         return _Plan(
             shape=(n_freqs, n_segments),
             step=step,
-            frequencies=np.fft.rfftfreq(self.nperseg, d=1.0 / self.sfreq),
+            frequencies=frequencies[:n_freqs],
             times=(np.arange(n_segments) * step + self.nperseg / 2) / self.sfreq,
             window=window.astype(np.float32),
-            scale=scale.astype(np.float32),
+            scale=scale[:n_freqs].astype(np.float32),
         )
 
     def transform(self, X):
@@ -243,7 +267,7 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
             )[:, : (n_segments - 1) * step + 1 : step]
             frames = frames - frames.mean(axis=-1, keepdims=True)
             frames *= plan.window
-            spectrum = scipy.fft.rfft(frames, axis=-1)
+            spectrum = scipy.fft.rfft(frames, axis=-1)[..., :n_freqs]
             power = spectrum.real**2 + spectrum.imag**2
             power *= plan.scale
             out[start : start + _CHUNK] = power.transpose(0, 2, 1)

@@ -23,6 +23,28 @@ class MissingStageWarning(UserWarning):
     Raised by :class:`ClassBalancer` when it balances a fold in which a stage
     does not occur at all (common in subject-wise cross-validation: a subject
     with no REM). The classes present are still balanced.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skdreamy.sampling import ClassBalancer, MissingStageWarning
+    >>> X = np.zeros((8, 1))
+    >>> y = np.array([0, 0, 1, 1, 2, 2, 3, 3])  # no REM (code 4)
+    >>> balancer = ClassBalancer(n_per_class=2, random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = balancer.fit_resample(X, y)
+    >>> caught[0].category.__name__
+    'MissingStageWarning'
+
+    Silence it where absent stages are expected:
+
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", MissingStageWarning)
+    ...     Xr, yr = balancer.fit_resample(X, y)
+    >>> np.bincount(yr).tolist()
+    [2, 2, 2, 2]
     """
 
 
@@ -106,6 +128,11 @@ class ClassBalancer(SamplerMixin, BaseEstimator):
         -------
         self : ClassBalancer
             The fitted sampler.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`fit_resample`.
         """
         self.fit_resample(X, y)
         return self

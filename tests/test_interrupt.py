@@ -1,0 +1,94 @@
+"""Ctrl-C during training or evaluation leaves no half-written output."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from skdreamy import save
+from skdreamy.datasets import make_sleep_epochs
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("nights")
+    for i, subject in enumerate(["s1", "s2"]):
+        x, y = make_sleep_epochs(60, random_state=i)
+        np.savez(folder / f"n{i}.npz", x=x, y=y, subject=subject, channel="C3-A1")
+    return folder
+
+
+def interrupt_when_training(args, cwd):
+    """Start the CLI, send SIGINT once its training progress bar shows."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skdreamy", *map(str, args)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    seen, deadline = "", time.monotonic() + 300
+    while "training:" not in seen and time.monotonic() < deadline:
+        char = proc.stderr.read(1)
+        if not char:
+            break
+        seen += char
+    assert "training:" in seen, seen
+    time.sleep(1.0)  # well inside the first of many epochs
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=120)[1]
+    return proc.returncode, seen + rest
+
+
+def test_interrupted_train_keeps_the_previous_model(nights, tmp_path):
+    model = tmp_path / "model.skdreamy"
+    save({"previous": "model"}, model)
+    before = model.read_bytes()
+    code, stderr = interrupt_when_training(
+        [
+            "train",
+            "--data",
+            nights,
+            "--out",
+            model,
+            "--epochs",
+            "50",
+            "--n-per-class",
+            "50",
+        ],
+        tmp_path,
+    )
+    assert code == 130, stderr
+    assert "interrupted" in stderr
+    assert model.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.skdreamy"]
+
+
+def test_interrupted_evaluate_writes_no_report(nights, tmp_path):
+    report = tmp_path / "report"
+    code, stderr = interrupt_when_training(
+        [
+            "evaluate",
+            "--data",
+            nights,
+            "--report",
+            report,
+            "--cv",
+            "subject",
+            "--folds",
+            "2",
+            "--epochs",
+            "50",
+            "--n-per-class",
+            "50",
+        ],
+        tmp_path,
+    )
+    assert code == 130, stderr
+    assert not report.exists() or list(report.iterdir()) == []
