@@ -8,6 +8,10 @@ uses ``KFold`` instead of ``StratifiedKFold`` and ``check_estimator`` skips
 every classifier check. (On 1.6 it fails outright with "'super' object has no
 attribute '__sklearn_tags__'".) :func:`classifier_tags` rebuilds the tags a
 scikit-learn classifier would have.
+
+scikeras 0.13 also leaves TensorFlow's op determinism switched on after the
+first fit with a ``random_state``; :func:`settle_tf_determinism_flag` (run on
+import) stops that.
 """
 
 from sklearn.base import BaseEstimator
@@ -33,3 +37,26 @@ def classifier_tags(estimator, *, poor_score=False):
     tags.classifier_tags = ClassifierTags(poor_score=poor_score)
     tags.target_tags.required = True
     return tags
+
+
+def settle_tf_determinism_flag():
+    """Make TensorFlow read ``TF_DETERMINISTIC_OPS`` now, before scikeras sets it.
+
+    scikeras' ``tensorflow_random_state`` (every build and fit with a
+    ``random_state``) sets ``TF_DETERMINISTIC_OPS=1`` and then asks TensorFlow
+    whether op determinism was on, so as to switch it off again afterwards.
+    TensorFlow reads that variable lazily, on the first question: in a fresh
+    process the first seeded fit hears "it was on", and determinism stays on
+    for good. Every later fit with ``random_state=None`` then fails with
+    "Random ops require a seed to be set when determinism is enabled". Asking
+    once, before any fit, reads the real environment instead. A no-op without
+    TensorFlow.
+    """
+    try:
+        from tensorflow.python.framework import config
+    except ImportError:
+        return
+    getattr(config, "is_op_determinism_enabled", lambda: None)()
+
+
+settle_tf_determinism_flag()

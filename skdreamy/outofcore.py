@@ -572,6 +572,8 @@ def _check_epochs_array(X):
             f"or numpy.memmap of 2 or more dimensions); got {type(X).__name__}"
             + (f" of shape {shape}." if shape is not None else ".")
         )
+    if shape[0] == 0:
+        raise ValueError(f"X holds no epochs (shape {tuple(shape)}).")
     return int(shape[0])
 
 

@@ -463,7 +463,8 @@ def plot_probabilities(
     proba = np.asarray(proba, dtype=float)
     if proba.ndim != 2 or proba.shape[0] == 0:
         raise ValueError(
-            f"proba must be 2-D (n_epochs, n_classes), got shape {proba.shape}."
+            "proba must be a non-empty 2-D array (n_epochs, n_classes), got "
+            f"shape {proba.shape}."
         )
     if not np.all(np.isfinite(proba)) or proba.min() < -1e-6 or proba.max() > 1 + 1e-6:
         raise ValueError("proba must hold probabilities in [0, 1], without NaN.")

@@ -111,6 +111,8 @@ def stage(estimator, X, *, invalid="raise", **quality):
     X = np.asarray(X)
     check = epoch_quality(X, **quality)
     n_epochs = len(X)
+    if n_epochs == 0:
+        raise ValueError(f"X holds no epochs (shape {X.shape}); nothing to stage.")
     if invalid == "raise":
         bad = np.flatnonzero(check.reason == "non-finite")
         if len(bad):

@@ -57,9 +57,11 @@ DEFAULT_STAGE_MAPPING = {
 # ss = subject, N = night.
 _PHYSIONET_NAME = re.compile(r"^S[CT][47](\d\d)(\d)")
 
-# The warning MNE gives when an EDF holds fewer data records than its header
-# announces; it then reads what is there, which would hide a truncated file.
-_TRUNCATED = "does not match the file size"
+# The warning MNE gives when the number of data records in an EDF/BDF header
+# does not match the file size; it then reads what is there, which would hide
+# a truncated file (but is right for a header that announces fewer records, or
+# -1, "unknown": a recording that was not closed properly).
+_RECORD_COUNT = "does not match the file size"
 
 
 def physionet_ids(path):
@@ -199,11 +201,26 @@ def _read_signal(path, channel, verbose):
                 f"{exc})."
             ) from exc
     for warning in caught:
-        if _TRUNCATED in str(warning.message):
-            raise ValueError(
-                f"{path}: the file is truncated: it holds fewer data records "
-                f"than its header announces (MNE: {warning.message})."
+        if _RECORD_COUNT in str(warning.message):
+            announced, found = _record_counts(path, raw)
+            if announced is None:
+                raise ValueError(
+                    f"{path}: the file is truncated: it holds fewer data records "
+                    f"than its header announces (MNE: {warning.message})."
+                )
+            if announced != -1 and announced > found:
+                raise ValueError(
+                    f"{path}: the file is truncated: it holds {found} complete "
+                    f"data records, fewer than its header announces ({announced})."
+                )
+            warnings.warn(
+                f"{path}: the header announces {announced} data records but the "
+                f"file holds {found}; reading all {found} (was the recording not "
+                "closed properly?).",
+                RuntimeWarning,
+                stacklevel=3,
             )
+            continue
         warnings.warn(warning.message, warning.category, stacklevel=3)
     if channel not in raw.ch_names:
         raise ValueError(
@@ -218,6 +235,23 @@ def _read_signal(path, channel, verbose):
             f"({type(exc).__name__}: {exc})."
         ) from exc
     return raw
+
+
+def _record_counts(path, raw):
+    """Data records an EDF/BDF header announces (None if unreadable), and read.
+
+    The count and the duration of a record are fixed fields of the header
+    (bytes 236-252); MNE reads as many complete records as the file holds.
+    """
+    with open(path, "rb") as file:
+        head = file.read(256)
+    try:
+        announced, duration = int(head[236:244]), float(head[244:252])
+    except ValueError:
+        return None, None
+    if not duration > 0:
+        return None, None
+    return announced, round(raw.n_times / float(raw.info["sfreq"]) / duration)
 
 
 def _signal_uv(raw, sfreq, verbose):

@@ -54,12 +54,22 @@ def read_npz(path):
         )
     with data:
         try:
-            return {key: data[key] for key in data.files}
+            arrays = {key: data[key] for key in data.files}
+            # zipfile checks a member's CRC-32 only when it is read to its end,
+            # and numpy stops where the member's .npy header says the array
+            # ends: a damaged header could shift the data unnoticed.
+            damaged = data.zip.testzip()
         except Exception as exc:
             raise ValueError(
                 f"{path}: cannot read the arrays of this .npz file; it may be "
                 f"truncated or corrupt ({type(exc).__name__}: {exc})."
             ) from exc
+    if damaged is not None:
+        raise ValueError(
+            f"{path}: the member {damaged!r} of this .npz file fails its CRC-32 "
+            "check; the file is corrupt (copy it again)."
+        )
+    return arrays
 
 
 def _scalar_string(value, *, source, name):

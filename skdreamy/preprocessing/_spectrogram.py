@@ -256,6 +256,10 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         if not hasattr(self, "n_features_in_"):
             self._validate_params()  # stateless: transform works unfitted too
         _check_rank(X)
+        if self.epoch_duration is not None and np.ndim(X) == 2:
+            # Before scikit-learn's generic "X has N features" check: epochs of
+            # another length are usually at another sampling rate; say so.
+            self._plan(np.shape(X)[1])
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         plan = self._plan(X.shape[1])
         (n_freqs, n_segments), step = plan.shape, plan.step
