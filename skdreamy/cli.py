@@ -236,6 +236,7 @@ def _evaluate(args):
 
 def _predict(args):
     import matplotlib.pyplot as plt
+    import numpy as np
 
     from ._stages import STAGE_NAMES, stage_name
     from .persistence import load
@@ -247,6 +248,8 @@ def _predict(args):
 
         night = load_nights(args.npz)
         X, onsets, y_true = night.X, night.onsets, night.y
+        if np.isnan(onsets).any():  # no onset_s in the file: consecutive epochs
+            onsets = 30.0 * np.arange(len(X))  # the night format: 30-s epochs
     elif args.hypnogram is not None:
         from .datasets import read_night
 

@@ -211,7 +211,18 @@ def _fit_predict_fold(estimator, X, y, train, test, return_proba):
     proba = np.asarray(estimator.predict_proba(X_test)) if return_proba else None
     predict_time = time.perf_counter() - start
     classes = getattr(estimator, "classes_", None)
-    return y_pred, proba, classes, fit_time, predict_time
+    return y_pred, proba, classes, fit_time, predict_time, _training_history(estimator)
+
+
+def _training_history(estimator):
+    """The Keras training history (metric -> list per epoch) of ``estimator``
+    or of the last step of a pipeline; None for other estimators."""
+    if hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    history = getattr(estimator, "history_", None)
+    if not isinstance(history, dict):
+        return None
+    return {key: [float(v) for v in values] for key, values in history.items()}
 
 
 def _summary(values):
@@ -304,8 +315,12 @@ def cross_validate_stages(
         - ``fold_scores`` : list of dict, per fold: :func:`sleep_scores` of
           its test epochs plus ``"fold"``, ``"n_train"``, ``"n_test"``,
           ``"fit_time"`` and ``"predict_time"`` (seconds),
-          ``"train_labels"`` (stage names seen in training) and
-          ``"test_groups"`` (list, or None without ``groups``).
+          ``"train_labels"`` (stage names seen in training),
+          ``"test_groups"`` (list, or None without ``groups``) and
+          ``"history"`` (the training curves of a Keras classifier, alone or
+          last in a pipeline: metric name -> list of per-epoch values, e.g.
+          ``"loss"``, ``"accuracy"``, ``"val_loss"``; None for other
+          estimators).
         - ``mean_scores``, ``std_scores`` : dict, mean and standard deviation
           (``ddof=0``) over folds of ``accuracy``, ``f1_micro``, ``f1_macro``
           and ``cohen_kappa`` (folds where kappa is undefined are skipped).
@@ -397,10 +412,11 @@ def cross_validate_stages(
     try:
         for i, (train, test) in enumerate(splits):
             try:
-                pred, fold_proba, classes, fit_time, predict_time = next(jobs)
+                fold_result = next(jobs)
             except Exception as exc:
                 exc.add_note(f"(in fold {i} of {n_folds} of cross_validate_stages)")
                 raise
+            pred, fold_proba, classes, fit_time, predict_time, history = fold_result
             fold_preds.append(pred)
             if return_proba:
                 for j, label in enumerate(np.asarray(classes).tolist()):
@@ -416,6 +432,7 @@ def cross_validate_stages(
                 test_groups=None
                 if groups is None
                 else np.unique(groups[test]).tolist(),
+                history=history,
             )
             fold_scores.append(scores)
             if bar is not None:

@@ -241,6 +241,7 @@ def test_cv_per_fold_scores_and_summary():
         assert res.mean_scores[name] == pytest.approx(np.mean(values))
         assert res.std_scores[name] == pytest.approx(np.std(values))
     assert 0.5 < res.scores["accuracy"] < 1.0  # noisy: a real, imperfect score
+    assert all(s["history"] is None for s in res.fold_scores)  # not a Keras model
 
 
 def test_cv_with_groups_defaults_to_group_k_fold():
@@ -393,3 +394,9 @@ def test_cv_runs_the_cnn_pipeline_subject_wise(spectrograms):
     np.testing.assert_array_equal(res.proba[res.test_indices[1], 4], 0.0)
     assert set(np.unique(res.y_pred)) <= set(range(5))
     assert res.scores["n_epochs"] == len(y)
+    # The training curves of each fold's own model (2 epochs each).
+    histories = [s["history"] for s in res.fold_scores]
+    assert all(set(h) == {"loss", "accuracy"} for h in histories)
+    assert all(len(h["loss"]) == 2 for h in histories)
+    assert histories[0]["loss"] != histories[1]["loss"]
+    json.dumps(histories)  # plain floats, for report.json

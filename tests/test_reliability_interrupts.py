@@ -28,14 +28,15 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 class InterruptAtBatch(keras.callbacks.Callback):
-    """Ctrl-C in the middle of training."""
+    """Ctrl-C in the middle of training (batch callbacks come every
+    ``steps_per_execution`` batches, so at the first call at or after it)."""
 
     def __init__(self, batch):
         super().__init__()
         self.batch = batch
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch == self.batch:
+        if batch >= self.batch:
             raise KeyboardInterrupt
 
 
@@ -165,6 +166,8 @@ def test_interrupted_figure_leaves_a_complete_csv_and_no_figure(
     with (tmp_path / "night.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
     assert len(rows) == 60 and all(row["quality"] == "ok" for row in rows)
+    # The night has no onset_s: consecutive 30-s epochs from 0.
+    assert [float(row["onset_s"]) for row in rows] == [30.0 * i for i in range(60)]
 
 
 def test_interrupted_evaluate_writes_no_report(night_and_model, tmp_path, monkeypatch):
