@@ -68,12 +68,16 @@ def _say(args, message):
 def _classifier(args):
     from .callbacks import ProgressBar
     from .classifier import SleepStageCNNClassifier
+    from .pipeline import PRESETS
 
     return SleepStageCNNClassifier(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        random_state=args.random_state,
-        callbacks=[ProgressBar(disable=args.quiet)],
+        **{
+            **PRESETS[args.preset]["classifier"],
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "random_state": args.random_state,
+            "callbacks": [ProgressBar(disable=args.quiet)],
+        }
     )
 
 
@@ -81,11 +85,25 @@ def _pipeline(args):
     from .pipeline import make_pipeline
 
     return make_pipeline(
+        preset=args.preset,
         raw=True,
         n_per_class=args.n_per_class,
         classifier=_classifier(args),
         random_state=args.random_state,
     )
+
+
+def _preset_defaults(args):
+    """Fill --n-per-class and --epochs left out with the preset's values."""
+    from .pipeline import PRESETS
+
+    if getattr(args, "preset", None) is None:
+        return
+    settings = PRESETS[args.preset]
+    if args.n_per_class is None:
+        args.n_per_class = settings["n_per_class"]
+    if args.epochs is None:
+        args.epochs = settings["classifier"].get("epochs", 25)
 
 
 def _without_progress(estimator):
@@ -130,7 +148,7 @@ def _demo(args):
     )
     _say(
         args,
-        f"Training the reference pipeline on {len(y_train)} synthetic epochs "
+        f"Training the {args.preset} pipeline on {len(y_train)} synthetic epochs "
         f"(balanced to {args.n_per_class} per stage, {args.epochs} epochs); "
         "synthetic data: these scores say nothing about real EEG.",
     )
@@ -221,6 +239,7 @@ def _evaluate(args):
     extra.update(data=str(args.data), subjects=[str(s) for s in data.subjects])
     if args.model is None:
         extra["settings"] = {
+            "preset": args.preset,
             "n_per_class": args.n_per_class,
             "epochs": args.epochs,
             "batch_size": args.batch_size,
@@ -322,19 +341,30 @@ def _add_common(parser):
     parser.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
 
 
-def _add_training(parser, *, n_per_class=1000, epochs=25):
+def _add_training(parser, *, n_per_class=None, epochs=None):
     group = parser.add_argument_group("training")
+    group.add_argument(
+        "--preset",
+        choices=("reference", "accurate"),
+        default="reference",
+        help="pipeline settings (skdreamy.make_pipeline's preset): 'reference' "
+        "(min-max scaling, reference CNN, 1000 per stage, 25 epochs) or "
+        "'accurate' (log power standardised per frequency, compact CNN, 100 "
+        "per stage, 60 epochs) (default: reference)",
+    )
     group.add_argument(
         "--n-per-class",
         type=_positive_int,
         default=n_per_class,
-        help=f"epochs per stage after balancing (default: {n_per_class})",
+        help="epochs per stage after balancing (default: "
+        + (f"{n_per_class})" if n_per_class else "the preset's)"),
     )
     group.add_argument(
         "--epochs",
         type=_positive_int,
         default=epochs,
-        help=f"training epochs (default: {epochs})",
+        help="training epochs (default: "
+        + (f"{epochs})" if epochs else "the preset's)"),
     )
     group.add_argument(
         "--batch-size", type=_positive_int, default=16, help="(default: 16)"
@@ -527,6 +557,7 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    _preset_defaults(args)
     if getattr(args, "hypnogram", None) is not None and args.edf is None:
         parser.error("--hypnogram goes with --edf")
     try:

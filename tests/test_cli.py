@@ -103,6 +103,38 @@ def test_train_saves_a_loadable_model(model, nights):
     assert pipe.predict(data.X[:7]).shape == (7,)
 
 
+def test_train_with_the_accurate_preset(nights, tmp_path):
+    from skdreamy import load
+
+    out = tmp_path / "accurate.skdreamy"
+    result = run_cli(
+        "train", "--data", nights, "--out", out, "--preset", "accurate", "--epochs", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    params = load(out).get_params()
+    assert params["classify__architecture"] == "compact"
+    assert params["classify__epochs"] == 1  # the option wins over the preset
+    assert params["balance__n_per_class"] == 100  # the preset's
+    assert params["scale__log"] is True
+
+
+def test_preset_fills_the_options_left_out():
+    from skdreamy.cli import _preset_defaults, build_parser
+
+    parser = build_parser()
+    for preset, n_per_class, epochs in (("reference", 1000, 25), ("accurate", 100, 60)):
+        args = parser.parse_args(
+            ["train", "--data", ".", "--out", "m", "--preset", preset]
+        )
+        _preset_defaults(args)
+        assert (args.n_per_class, args.epochs) == (n_per_class, epochs)
+    args = parser.parse_args(
+        ["evaluate", "--data", ".", "--report", "r", "--epochs", "2"]
+    )
+    _preset_defaults(args)
+    assert (args.preset, args.n_per_class, args.epochs) == ("reference", 1000, 2)
+
+
 def test_evaluate_saved_model(model, nights, tmp_path):
     result = run_cli(
         "evaluate", "--data", nights, "--model", model, "--report", tmp_path, "--quiet"

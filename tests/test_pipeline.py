@@ -46,6 +46,42 @@ def test_steps_and_parameters():
     assert isinstance(raw["spectrogram"], EpochSpectrogram)
 
 
+def test_default_preset_is_the_reference_protocol():
+    params = make_pipeline().get_params()
+    assert params["balance__n_per_class"] == 1000
+    assert params["scale__method"] == "minmax" and params["scale__log"] is False
+    assert params["classify__architecture"] == "reference"
+    assert make_pipeline(preset="reference").get_params().keys() == params.keys()
+
+
+def test_accurate_preset(spectrograms):
+    pipe = make_pipeline(preset="accurate", random_state=3)
+    params = pipe.get_params()
+    assert params["balance__n_per_class"] == 100
+    assert (params["scale__method"], params["scale__per"], params["scale__log"]) == (
+        "standard",
+        "frequency",
+        True,
+    )
+    assert params["classify__architecture"] == "compact"
+    assert params["classify__dense_units"] == 0
+    assert (params["classify__dropout"], params["classify__epochs"]) == (0.2, 60)
+    assert params["classify__random_state"] == 3
+    # What you pass wins over the preset.
+    assert (
+        make_pipeline(preset="accurate", n_per_class=None)["balance"].n_per_class
+        is None
+    )
+    mine = SpyClassifier()
+    assert make_pipeline(preset="accurate", classifier=mine)["classify"] is mine
+    # It trains and predicts on raw epochs and on spectrograms.
+    X, y, _ = spectrograms
+    pipe.set_params(classify__epochs=1).fit(X[:300], y[:300])
+    assert pipe.predict(X[300:340]).shape == (40,)
+    raw = make_pipeline(preset="accurate", raw=True)
+    assert raw.get_params()["scale__log"] is True
+
+
 def test_balancing_happens_in_fit_only(spectrograms):
     X, y, _ = spectrograms
     pipe = make_pipeline(n_per_class=25, classifier=SpyClassifier(), random_state=0)
@@ -139,6 +175,8 @@ def test_fitted_pipeline_pickles_and_clones(spectrograms):
         ({"n_per_class": 0}, "n_per_class"),
         ({"scaler": "minmax"}, "scaler"),
         ({"classifier": 3}, "classifier"),
+        ({"preset": "best"}, "preset"),
+        ({"n_per_class": "all"}, "n_per_class"),
     ],
 )
 def test_bad_arguments(kwargs, match):
