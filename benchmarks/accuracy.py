@@ -92,6 +92,14 @@ def _configs():
             "25 epochs",
             pipe(),
         ),
+        "accurate": Config(
+            "make_pipeline(preset='accurate'): log power standardised per "
+            "frequency, compact CNN (no dense layer, dropout 0.2, 60 epochs), "
+            "100/class",
+            lambda seed, shape: make_pipeline(
+                preset="accurate", spectrogram_shape=shape, random_state=seed
+            ),
+        ),
         "reference_n200": Config(
             "reference protocol with 200/class", pipe(n_per_class=200)
         ),
@@ -219,6 +227,8 @@ def run(name, config, S, y, groups, nights, seeds, split, n_folds=None):
                 "seed": seed,
                 "scores": result.scores,
                 "fold_accuracy": [f["accuracy"] for f in result.fold_scores],
+                "fold_f1_macro": [f["f1_macro"] for f in result.fold_scores],
+                "histories": [f["history"] for f in result.fold_scores],
                 "seconds": time.perf_counter() - start,
             }
         )

@@ -7,7 +7,7 @@ every worker up (imports, CUDA context), then times
 ``joblib.parallel_config(backend="dask")``:
 
 - ``1 per GPU``: one single-threaded worker on each GPU (the layout
-  ``docs/scaling.rst`` recommends);
+  ``docs/user_guide/scaling.rst`` recommends);
 - ``2 per GPU``: two workers sharing each GPU (with memory growth enabled),
   to see whether one fit leaves a GPU idle enough for a second one;
 - ``1 worker``: a single worker on the first GPU, the baseline.
