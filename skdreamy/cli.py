@@ -265,7 +265,8 @@ def _predict(args):
     if args.npz is not None:
         from .datasets import load_nights
 
-        night = load_nights(args.npz)
+        # NaN epochs reach stage(), which refuses or marks them (--invalid).
+        night = load_nights(args.npz, allow_nonfinite=True)
         X, onsets, y_true = night.X, night.onsets, night.y
         if np.isnan(onsets).any():  # no onset_s in the file: consecutive epochs
             onsets = 30.0 * np.arange(len(X))  # the night format: 30-s epochs
@@ -282,7 +283,10 @@ def _predict(args):
     from .staging import stage
 
     model = load(args.model)
-    result = stage(model, X, invalid=args.invalid)
+    try:
+        result = stage(model, X, invalid=args.invalid)
+    except ValueError as exc:  # say it with the option's name
+        raise CLIError(str(exc).replace("invalid='mark'", "--invalid mark")) from exc
     classes, proba = result.classes, result.proba
     names = [stage_name(c) for c in classes]
     columns = {name: None for name in STAGE_NAMES}  # W..REM first, in order

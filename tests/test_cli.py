@@ -347,3 +347,50 @@ def test_predict_flags_flat_epochs_in_the_csv(model, tmp_path):
     rows = list(csv.DictReader((tmp_path / "b.csv").open()))
     assert rows[2]["stage"] == "" and rows[2]["p_W"] == ""
     assert rows[2]["quality"] == "flat"
+
+
+def test_predict_refuses_nan_epochs_unless_marked(model, tmp_path):
+    x, y = make_sleep_epochs(5, random_state=1)
+    x[1, 100:200] = np.nan  # a gap in the recording
+    night = tmp_path / "gap.npz"
+    np.savez(night, x=x, y=y, subject="s9", channel="C3-A1")
+    refused = run_cli(
+        "predict", "--model", model, "--npz", night, "--out", tmp_path / "a.csv"
+    )
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr
+    assert "NaN" in refused.stderr and "--invalid mark" in refused.stderr
+    assert not (tmp_path / "a.csv").exists()
+    marked = run_cli(
+        "predict",
+        "--model",
+        model,
+        "--npz",
+        night,
+        "--out",
+        tmp_path / "b.csv",
+        "--invalid",
+        "mark",
+        "--quiet",
+    )
+    assert marked.returncode == 0, marked.stderr
+    rows = list(csv.DictReader((tmp_path / "b.csv").open()))
+    assert len(rows) == 5
+    assert rows[1]["stage"] == "" and rows[1]["quality"] == "non-finite"
+    assert all(rows[i]["stage"] for i in (0, 2, 3, 4))
+
+
+def test_hypnogram_without_edf_is_a_usage_error(model, nights, tmp_path):
+    result = run_cli(
+        "predict",
+        "--model",
+        model,
+        "--npz",
+        nights / "night0.npz",
+        "--hypnogram",
+        nights / "night0.npz",
+        "--out",
+        tmp_path / "x.csv",
+    )
+    assert result.returncode == 2
+    assert "--hypnogram goes with --edf" in result.stderr

@@ -156,6 +156,11 @@ def test_nan_in_one_epoch_names_it(tmp_path):
     path = write_night(tmp_path / "inf.npz", 4, x=x)
     with pytest.raises(ValueError, match=r"in 1 epoch.*index 2"):
         load_nights(path)
+    # Kept on request, for stage(invalid="mark"); in memory and mapped alike.
+    for mmap in (False, True):
+        kept = load_nights(path, allow_nonfinite=True, mmap=mmap).X
+        assert kept.shape == (4, 3000) and np.isinf(kept[2, 17])
+        assert np.isfinite(np.delete(np.asarray(kept), 2, axis=0)).all()
 
 
 @pytest.mark.parametrize("keep", [0.0001, 0.5, 0.999])

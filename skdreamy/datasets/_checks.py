@@ -21,7 +21,7 @@ def check_file(path, *, what="file"):
     return path.resolve()
 
 
-def check_epochs(X, *, source, shape, name="x"):
+def check_epochs(X, *, source, shape, name="x", allow_nonfinite=False):
     """Check a stack of epochs: ``(n, *shape)``, numeric, finite, non-empty.
 
     Parameters
@@ -34,6 +34,8 @@ def check_epochs(X, *, source, shape, name="x"):
         The shape of one epoch, e.g. ``(3000,)`` or ``(51, 59)``.
     name : str, default="x"
         The name of the array in the file.
+    allow_nonfinite : bool, default=False
+        Accept NaN and infinite values (gaps in a recording).
 
     Returns
     -------
@@ -51,7 +53,7 @@ def check_epochs(X, *, source, shape, name="x"):
         raise ValueError(f"{source}: {name!r} must hold numbers, got dtype {X.dtype}.")
     X = X.astype(np.float32, copy=False)
     finite = np.isfinite(X).all(axis=tuple(range(1, X.ndim)))
-    if not finite.all():
+    if not (allow_nonfinite or finite.all()):
         bad = np.flatnonzero(~finite)
         raise ValueError(
             f"{source}: {name!r} has NaN or infinite values in {bad.size} "

@@ -82,7 +82,7 @@ def _scalar_string(value, *, source, name):
     return str(value.reshape(()))
 
 
-def _read_night(path):
+def _read_night(path, allow_nonfinite=False):
     """Read and validate one night file; return its fields."""
     arrays = read_npz(path)
     missing = [key for key in _REQUIRED if key not in arrays]
@@ -91,7 +91,13 @@ def _read_night(path):
             f"{path}: missing key(s) {missing}; the file has {sorted(arrays)}. "
             f"A night file needs {list(_REQUIRED)}."
         )
-    x = check_epochs(arrays["x"], source=path, shape=(N_TIMES,), name="x")
+    x = check_epochs(
+        arrays["x"],
+        source=path,
+        shape=(N_TIMES,),
+        name="x",
+        allow_nonfinite=allow_nonfinite,
+    )
     n = x.shape[0]
     night = {
         "x": x,
@@ -127,7 +133,7 @@ def _read_night(path):
     {"path": [str, os.PathLike, list, tuple], "mmap": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def load_nights(path, *, mmap=False):
+def load_nights(path, *, mmap=False, allow_nonfinite=False):
     """Load nights stored as epochs, one ``.npz`` file per night.
 
     Each file must hold:
@@ -158,6 +164,11 @@ def load_nights(path, *, mmap=False):
         so the nights are decompressed one at a time into an anonymous
         temporary file in :func:`tempfile.gettempdir` (set ``TMPDIR`` to
         choose the disk); it is deleted when ``X`` is garbage-collected.
+    allow_nonfinite : bool, default=False
+        Keep epochs holding NaN or infinite samples (gaps in a recording)
+        instead of refusing the file, e.g. to stage the others with
+        :func:`skdreamy.staging.stage` ``(invalid="mark")``, which returns a
+        row per epoch and marks these.
         Nothing is written next to the data.
 
     Returns
@@ -183,7 +194,8 @@ def load_nights(path, *, mmap=False):
         If a file or the folder does not exist, or the folder has no ``.npz``.
     ValueError
         If a file is truncated or corrupt, misses a key, has ``x`` not of
-        shape (n, 3000), no epochs, NaN or infinite values, ``y`` not of one
+        shape (n, 3000), no epochs, NaN or infinite values (unless
+        ``allow_nonfinite=True``), ``y`` not of one
         label per epoch or labels outside 0..4, or malformed metadata. The
         message names the file.
 
@@ -210,7 +222,7 @@ def load_nights(path, *, mmap=False):
     nights = []
     with tempfile.TemporaryFile() if mmap else nullcontext() as buffer:
         for file in files:
-            night = _read_night(file)
+            night = _read_night(file, allow_nonfinite)
             if mmap:
                 buffer.write(night.pop("x").tobytes())
             nights.append(night)
