@@ -15,6 +15,8 @@ Measured, interleaved per batch size (16, 256, 1024):
 - ``classifier``: ``SleepStageCNNClassifier(batch_size=b).fit`` (scikeras on
   JAX). If scikeras cannot run on JAX the exception is printed and the raw
   Keras figures are still reported;
+- for batches >= 256, both again with ``precision="mixed_bfloat16"``
+  (``--no-bf16`` skips them);
 
 each on 5,000 spectrograms (real epochs repeated, or synthetic), a fresh
 model per fit, steady-state samples/s from the epochs after the first, and
@@ -57,6 +59,12 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--batches", default="16,256,1024")
+    parser.add_argument(
+        "--no-bf16",
+        dest="bf16",
+        action="store_false",
+        help="skip the mixed_bfloat16 variants (batches >= 256)",
+    )
     args = parser.parse_args(argv)
     n = args.n or (5000 if args.full else 1000)
     n_epochs = args.epochs or (4 if args.full else 2)
@@ -99,11 +107,11 @@ def main(argv=None):
     steady = {}
     errors = {}
 
-    def keras_fit(batch, spe):
+    def keras_fit(batch, spe, precision="float32"):
         def run():
             timer = EpochTimer()
             t = time.perf_counter()
-            model = build_sleep_cnn(seed=0)
+            model = build_sleep_cnn(seed=0, precision=precision)
             model.compile(
                 optimizer=keras.optimizers.Adam(1e-3),
                 loss=keras.losses.CategoricalCrossentropy(),
@@ -117,12 +125,16 @@ def main(argv=None):
 
         return run
 
-    def classifier_fit(batch):
+    def classifier_fit(batch, precision="float32"):
         def run():
             timer = EpochTimer()
             t = time.perf_counter()
             SleepStageCNNClassifier(
-                batch_size=batch, epochs=n_epochs, random_state=0, callbacks=[timer]
+                batch_size=batch,
+                epochs=n_epochs,
+                precision=precision,
+                random_state=0,
+                callbacks=[timer],
             ).fit(Z, y)
             return time.perf_counter() - t, timer.times
 
@@ -133,6 +145,10 @@ def main(argv=None):
         variants[f"keras b={b} spe=1"] = keras_fit(b, 1)
         variants[f"keras b={b} spe=32"] = keras_fit(b, 32)
         variants[f"classifier b={b}"] = classifier_fit(b)
+        if b >= 256 and args.bf16:
+            bf16 = "mixed_bfloat16"
+            variants[f"keras b={b} spe=32 bf16"] = keras_fit(b, 32, bf16)
+            variants[f"classifier b={b} bf16"] = classifier_fit(b, bf16)
 
     def wrap(name, run):
         def go():
@@ -154,7 +170,7 @@ def main(argv=None):
     print("\n   steady samples/s median [min-max]; GFLOP/s; fit wall time")
     for name in variants:
         if name in errors:
-            print(f"   {name:<22} FAILED (see traceback below)")
+            print(f"   {name:<30} FAILED (see traceback below)")
             results["variants"][name] = {"error": errors[name]}
             continue
         s = C.summarise(steady[name])
@@ -162,7 +178,7 @@ def main(argv=None):
         g = s["median"] * flops / 1e9
         results["variants"][name] = {"samples_per_s": s, "fit_seconds": t, "gflops": g}
         print(
-            f"   {name:<22} {C.fmt(s, 'samples/s', 0)}; {g:.0f} GFLOP/s "
+            f"   {name:<30} {C.fmt(s, 'samples/s', 0)}; {g:.0f} GFLOP/s "
             f"({g / limits['fp32 highest']:.0%} of fp32 matmul); fit {C.fmt(t, 's')}"
         )
     for name, tb in errors.items():
