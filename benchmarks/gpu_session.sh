@@ -8,7 +8,7 @@
 # without internet, install them from wheels first (benchmarks/README.md).
 # Each step has its own time limit, so one that fails or hangs does not cost
 # the others; everything printed goes to OUT_DIR/session.log, the figures to
-# JSON files beside it.
+# JSON files beside it. STEPS="gpu dask" runs only the steps named.
 set -u
 DATA=${1:-../shared/data}
 OUT_DIR=${2:-gpu-results}
@@ -20,6 +20,9 @@ PY=${PYTHON:-python3}
 step() {
     local name=$1 limit=$2
     shift 2
+    if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then
+        return
+    fi
     echo "=== $name (limit ${limit} s): $*" | tee -a "$LOG"
     local start=$SECONDS
     timeout "$limit" "$@" >>"$LOG" 2>&1
@@ -42,8 +45,8 @@ step accuracy_reference 130 "$PY" -m benchmarks.accuracy --data "$DATA" \
 step accuracy_fast 75 "$PY" -m benchmarks.accuracy --data "$DATA" \
     --configs reference_fast --split stratified --seeds 0 --out "$OUT_DIR/accuracy.jsonl"
 # Issue 10: what is deterministic on this device.
-step determinism 75 "$PY" -m benchmarks.gpu_determinism --data "$DATA" \
-    --json "$OUT_DIR/gpu_determinism.json"
+step determinism 110 "$PY" -m benchmarks.gpu_determinism --data "$DATA" \
+    --n 1000 --json "$OUT_DIR/gpu_determinism.json"
 # Issue 9: a grid search on Dask, one worker per GPU vs two sharing it.
 step dask 140 "$PY" -m benchmarks.dask_gpu --json "$OUT_DIR/dask_gpu.json"
 date -u >>"$LOG"
