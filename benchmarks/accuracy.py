@@ -44,6 +44,15 @@ def center_epochs(X):
     return X - X.mean(axis=1, keepdims=True)
 
 
+def log_spectrum_features(X, shape=(51, 59)):
+    """Per epoch: the mean log power of each 1-30 Hz row, absolute and relative
+    to the epoch's mean over 1-25 Hz (60 features; a band-power baseline)."""
+    log_power = np.log10(np.asarray(X).reshape(-1, *shape) + 1e-6).mean(axis=2)
+    absolute = log_power[:, 1:31]
+    relative = absolute - log_power[:, 1:26].mean(axis=1, keepdims=True)
+    return np.hstack([absolute, relative])
+
+
 def _configs():
     from imblearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -82,7 +91,21 @@ def _configs():
 
         return build
 
+    def forest(seed, shape):
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.pipeline import make_pipeline as sk_pipeline
+
+        return sk_pipeline(
+            FunctionTransformer(log_spectrum_features, kw_args={"shape": shape}),
+            RandomForestClassifier(300, min_samples_leaf=2, random_state=seed),
+        )
+
     return {
+        "rf_log_spectrum": Config(
+            "baseline, not a CNN: RandomForest (300 trees) on the mean log power "
+            "of each 1-30 Hz row, absolute and relative",
+            forest,
+        ),
         "tiny": Config(
             "a 1-epoch compact CNN: checks that the benchmark runs, scores nothing",
             pipe(n_per_class=20, scaler=log_std(), **tiny),
