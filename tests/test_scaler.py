@@ -1,5 +1,7 @@
 """SpectrogramScaler: the reference min-max scaling and its grid-search options."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -98,6 +100,19 @@ def test_tiny_values_are_not_mistaken_for_constant(power):
         SpectrogramScaler().fit_transform(power),
         atol=1e-5,
     )
+
+
+def test_output_saturates_instead_of_overflowing_float32():
+    # A training spread of 1e-300 (not constant in float64) and test values of
+    # 1e4: the ratio overflows; found by Hypothesis.
+    train = np.array([[[1e-300]], [[0.0]]])
+    scaler = SpectrogramScaler(spectrogram_shape=(1, 1)).fit(train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        Z = scaler.transform(np.array([[[1e4]], [[-0.0]], [[5e-301]]]))
+    largest = np.finfo(np.float32).max
+    assert Z.dtype == np.float32
+    np.testing.assert_array_equal(Z.ravel(), [largest, 0.0, 0.5])
 
 
 @pytest.mark.parametrize("method", ["minmax", "standard", "robust"])

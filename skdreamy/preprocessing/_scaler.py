@@ -306,7 +306,10 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         Z : ndarray of shape (n_epochs, n_freqs * n_times), dtype float32
-            Scaled spectrograms, frequency-major.
+            Scaled spectrograms, frequency-major. Always finite: a value
+            beyond float32's range (only possible far outside a training
+            spread that is itself near float32's smallest number) saturates
+            at float32's largest finite value.
 
         Raises
         ------
@@ -318,7 +321,10 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         images, _ = self._images(X, reset=False)
         if self.clip:
             images = np.clip(images, self.data_min_, self.data_max_)
-        Z = (images - self.center_) / self.scale_
+        with np.errstate(over="ignore"):
+            Z = (images - self.center_) / self.scale_
+        largest = np.finfo(np.float32).max
+        np.clip(Z, -largest, largest, out=Z)
         return Z.reshape(Z.shape[0], -1).astype(np.float32, copy=False)
 
     def inverse_transform(self, X):
