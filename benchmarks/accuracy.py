@@ -140,6 +140,19 @@ def _configs():
             "frequency, 100/class",
             pipe(n_per_class=100, scaler=log_std(), **compact),
         ),
+        "compact_log_es": Config(
+            "the accurate preset with early stopping: up to 100 epochs, stop "
+            "after 10 without a better loss on a stratified 20 % validation "
+            "split, best weights restored",
+            pipe(
+                n_per_class=100,
+                scaler=log_std(),
+                **{**compact, "epochs": 100},
+                validation_fraction=0.2,
+                early_stopping=True,
+                patience=10,
+            ),
+        ),
         "compact_log_nobal": Config(
             "compact CNN, log power per frequency, no balancing",
             pipe(n_per_class=None, scaler=log_std(), **compact),

@@ -103,7 +103,7 @@ def _preset_defaults(args):
     if args.n_per_class is None:
         args.n_per_class = settings["n_per_class"]
     if args.epochs is None:
-        args.epochs = settings["classifier"].get("epochs", 25)
+        args.epochs = settings["classifier"]["epochs"]
 
 
 def _without_progress(estimator):

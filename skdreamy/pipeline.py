@@ -21,7 +21,7 @@ from .sampling import ClassBalancer
 PRESETS = {
     "reference": {
         "scaler": {},
-        "classifier": {},
+        "classifier": {"epochs": 25},  # the classifier's defaults otherwise
         "n_per_class": 1000,
     },
     "accurate": {
