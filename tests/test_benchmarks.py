@@ -56,3 +56,29 @@ def test_accuracy_benchmark_on_the_real_excerpts(shared_data_dir, tmp_path):
     assert run["scores"]["n_epochs"] == 360
     assert len(run["fold_accuracy"]) == 6  # leave-one-subject-out
     assert np.isclose(np.sum(run["scores"]["confusion_matrix"]), 360)
+
+
+def test_every_accuracy_config_builds_a_classifier_with_its_parameters():
+    from sklearn.base import clone, is_classifier
+
+    configs = accuracy._configs()
+    assert {"reference", "accurate", "rf_log_spectrum"} <= set(configs)
+    for name, config in configs.items():
+        shape = (config.fmax + 1, 59 * (2 * config.context + 1))
+        estimator = config.make(0, shape)
+        assert is_classifier(estimator), name
+        clone(estimator)  # every parameter is a constructor argument
+    # The benchmark's "accurate" is the library's preset.
+    preset = configs["accurate"].make(0, (51, 59)).get_params()
+    legacy = configs["compact_log"].make(0, (51, 59)).get_params()
+    for key in ("scale__log", "scale__per", "classify__dropout", "classify__epochs"):
+        assert preset[key] == legacy[key]
+
+
+def test_log_spectrum_features():
+    X = np.ones((3, 51 * 59))
+    X[1] *= 100.0  # 20 dB more power everywhere
+    F = accuracy.log_spectrum_features(X)
+    assert F.shape == (3, 60)
+    np.testing.assert_allclose(F[1, :30] - F[0, :30], 2.0, rtol=1e-5)  # log10(100)
+    np.testing.assert_allclose(F[1, 30:], F[0, 30:], atol=1e-5)  # gain removed
