@@ -58,6 +58,7 @@ def _configs():
     from sklearn.preprocessing import FunctionTransformer
 
     from skdreamy import SleepStageCNNClassifier, SpectrogramScaler, make_pipeline
+    from skdreamy.pipeline import PRESETS
 
     def pipe(n_per_class=1000, scaler=None, **clf):
         def make(seed, shape):
@@ -73,12 +74,16 @@ def _configs():
 
         return make
 
-    def log_std(per="frequency"):
+    # The settings of make_pipeline(preset="accurate"), which the "compact_*"
+    # variations below change one at a time.
+    accurate = PRESETS["accurate"]
+
+    def log_std():
         return lambda shape: SpectrogramScaler(
-            method="standard", per=per, log=True, spectrogram_shape=shape
+            **accurate["scaler"], spectrogram_shape=shape
         )
 
-    compact = dict(architecture="compact", dense_units=0, dropout=0.2, epochs=60)
+    compact = dict(accurate["classifier"])
     tiny = dict(architecture="compact", dense_units=0, epochs=1, batch_size=32)
 
     def centred(n_per_class, **clf):
