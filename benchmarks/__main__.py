@@ -32,6 +32,7 @@ BENCHMARKS = {
     "spectrogram": "item 3: EpochSpectrogram epochs/s on one core vs scipy",
     "training": "items 1-2: raw Keras vs classifier vs pipeline fit; GFLOP/s",
     "speed_options": "item 2: steps_per_execution, determinism, XLA, bfloat16",
+    "backends": "item 2: TF NCHW, oneDNN off, JAX and torch back ends on CPU",
     "night": "item 4: a night from raw signal to hypnogram; import time",
     "memory": "item 5 (+ 4-min goal): reference protocol time and peak RSS",
     "scaling": "item 7: time and memory vs training-set size",

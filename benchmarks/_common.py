@@ -203,17 +203,18 @@ def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_child(code, *, env=None, timeout=3600):
-    """Run Python ``code`` in a fresh interpreter (same executable, repo on the
-    path); it must print one JSON object on its last line, which is returned.
-    A fresh process gives honest import times and peak memory."""
+def run_child(code, *, env=None, timeout=3600, executable=None):
+    """Run Python ``code`` in a fresh interpreter (this one, or ``executable``;
+    the repo on the path); it must print one JSON object on its last line,
+    which is returned. A fresh process gives honest import times and peak
+    memory."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), *filter(None, [full_env.get("PYTHONPATH")])]
     )
     full_env.update(env or {})
     proc = subprocess.run(
-        [sys.executable, "-c", code],
+        [executable or sys.executable, "-c", code],
         capture_output=True,
         text=True,
         env=full_env,
