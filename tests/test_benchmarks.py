@@ -1,11 +1,17 @@
-"""The accuracy benchmarks run end to end (tiny settings; they score nothing)."""
+"""The accuracy benchmarks run end to end (tiny settings; they score nothing),
+and their helpers compute what they say."""
 
+import itertools
 import json
+import sys
 
 import numpy as np
 from _edf_files import scoring, write_hypnogram, write_psg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-from benchmarks import accuracy, sleep_edf
+from benchmarks import accuracy, accuracy_context, backends, sleep_edf
 from skdreamy.datasets import make_sleep_epochs
 
 STAGE_TEXT = [
@@ -82,3 +88,80 @@ def test_log_spectrum_features():
     assert F.shape == (3, 60)
     np.testing.assert_allclose(F[1, :30] - F[0, :30], 2.0, rtol=1e-5)  # log10(100)
     np.testing.assert_allclose(F[1, 30:], F[0, 30:], atol=1e-5)  # gain removed
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda n: st.tuples(
+            arrays(np.float64, (n, 3), elements=st.floats(-5, 0)),
+            arrays(np.float64, (3, 3), elements=st.floats(-5, 0)),
+            arrays(np.float64, (3,), elements=st.floats(-5, 0)),
+        )
+    )
+)
+def test_viterbi_finds_the_best_path(hmm):
+    emission, transition, initial = hmm
+
+    def log_probability(path):
+        steps = itertools.pairwise(path)
+        return (
+            initial[path[0]]
+            + sum(emission[t, s] for t, s in enumerate(path))
+            + sum(transition[a, b] for a, b in steps)
+        )
+
+    path = accuracy_context.viterbi(emission, transition, initial)
+    best = max(
+        log_probability(p) for p in itertools.product(range(3), repeat=len(emission))
+    )
+    assert path.shape == (len(emission),)
+    assert np.isclose(log_probability(path), best)
+
+
+def test_transition_counts_stay_within_each_night():
+    y = np.array([0, 0, 1, 1, 2, 2, 2])
+    nights = np.array([0, 0, 0, 0, 1, 1, 1])  # 1 -> 2 crosses nights: not counted
+    T = accuracy_context.transition_counts(y, nights, n_states=3, pseudo=0.0)
+    np.testing.assert_allclose(T, [[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0, 0, 1.0]])
+
+
+def test_transition_counts_are_a_stochastic_matrix():
+    y = np.array([0, 1, 1, 4])
+    T = accuracy_context.transition_counts(y, np.zeros(4))
+    np.testing.assert_allclose(T.sum(axis=1), 1.0)
+    assert T[1, 1] > T[1, 0] and T[1, 4] > T[1, 3]
+
+
+def test_label_continuity():
+    flow = accuracy_context.continuity(np.array([0, 0, 2, 2, 2, 3]), np.zeros(6))
+    assert flow["0.0"] == {"same_as_previous": 0.6, "mean_run": 2.0}
+
+
+def test_context_features_average_the_neighbours_of_the_same_night():
+    S = np.ones((4, 51, 59))
+    S[1] *= 1000.0  # epoch 1 is 30 dB louder
+    F = accuracy_context.context_features(S, np.array([0, 0, 0, 1]), 1)
+    assert F.shape == (4, 120)
+    np.testing.assert_allclose(F[:, :60], accuracy.log_spectrum_features(S))
+    # absolute log power of the 90-s window: mean of the three epochs (log10)
+    np.testing.assert_allclose(F[[0, 1, 2, 3], 60], [1.0, 1.0, 1.0, 0.0], atol=1e-5)
+
+
+def test_context_benchmark_on_the_real_excerpts(shared_data_dir, tmp_path, capsys):
+    out = tmp_path / "results.jsonl"
+    runs = accuracy_context.main(
+        ["--data", str(shared_data_dir), "--seeds", "0", "--context", "1",
+         "--out", str(out)]
+    )  # fmt: skip
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == len(runs) == 2 + len(accuracy_context.VITERBI)
+    for record in records:
+        assert record["runs"][0]["scores"]["n_epochs"] == 360
+        assert len(record["runs"][0]["fold_accuracy"]) == 6
+    assert "label continuity" in capsys.readouterr().out
+
+
+def test_backends_benchmark_skips_a_back_end_its_python_lacks(tmp_path):
+    assert not backends._available(str(tmp_path / "no-python"), "jax")
+    assert backends._available(sys.executable, "tensorflow")
