@@ -13,9 +13,10 @@ variant on its own model, interleaved A B C A B C ... in one process:
 - ``bf16 ...``: ``mixed_bfloat16`` policy (bfloat16 compute, float32
   weights), which uses AMX/AVX512-BF16 through oneDNN where the CPU has them.
 
-``--threads`` also runs the fp32 default in child processes with TensorFlow's
-inter-/intra-op thread pools set explicitly (they can only be set before
-TensorFlow starts), interleaved too.
+``--threads`` also runs fp32 ``steps_per_execution=32`` (the classifier's
+setting) in child processes with TensorFlow's inter-/intra-op thread pools
+set explicitly (they can only be set before TensorFlow starts), interleaved
+too; each child reports its fit's wall and CPU time.
 
 Synthetic uniform inputs are enough here (throughput does not depend on the
 values); say ``--data`` to use real spectrograms anyway.
@@ -53,11 +54,15 @@ rng = np.random.default_rng(0)
 X = rng.random(({n}, 3009), dtype=np.float32)
 Y = np.eye(5, dtype=np.float32)[rng.integers(0, 5, {n})]
 m = build_sleep_cnn(seed=0)
-m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
+          steps_per_execution=32)
 m.fit(X[:256], Y[:256], batch_size=16, epochs=1, verbose=0)
+c = os.times()
 t = time.perf_counter()
 m.fit(X, Y, batch_size=16, epochs=1, verbose=0)
-print(json.dumps({{"seconds": time.perf_counter() - t}}))
+c1 = os.times()
+print(json.dumps({{"seconds": time.perf_counter() - t,
+                  "cpu": c1.user - c.user + c1.system - c.system}}))
 """
 
 
@@ -140,12 +145,20 @@ def main(argv=None):
 
         return run
 
+    def child(name, code):
+        def run():
+            out = C.run_child(code)  # the child times its own fit
+            cpu.setdefault(name, []).append(out["cpu"])
+            return out["seconds"]
+
+        return run
+
     variants = {name: timed(name, fit) for name, fit in fits.items()}
     if args.threads:
         for inter, intra in [(None, None), (1, 2), (2, 2), (1, 1)]:
             name = f"fp32 child inter={inter} intra={intra}"
             code = _CHILD.format(inter=inter, intra=intra, n=n)
-            variants[name] = lambda code=code: C.run_child(code)["seconds"]
+            variants[name] = child(name, code)
     times = C.interleave(variants, repeats)
     results = {"n": n, "source": source, "variants": {}}
     base = C.summarise(times[chosen[0]])["median"]
