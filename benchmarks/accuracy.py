@@ -105,7 +105,23 @@ def _configs():
             RandomForestClassifier(300, min_samples_leaf=2, random_state=seed),
         )
 
+    def perceptron(seed, shape):
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.pipeline import make_pipeline as sk_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return sk_pipeline(
+            FunctionTransformer(log_spectrum_features, kw_args={"shape": shape}),
+            StandardScaler(),
+            MLPClassifier((64,), alpha=1e-2, max_iter=2000, random_state=seed),
+        )
+
     return {
+        "mlp_log_spectrum": Config(
+            "the RandomForest baseline's 60 features, standardised, into a "
+            "small neural network (one hidden layer of 64, L2 0.01)",
+            perceptron,
+        ),
         "rf_log_spectrum": Config(
             "baseline, not a CNN: RandomForest (300 trees) on the mean log power "
             "of each 1-30 Hz row, absolute and relative",
