@@ -99,11 +99,10 @@ def _variants(args):
 
 
 def _available(python, backend):
-    """Whether ``python`` can import the module behind a Keras back end."""
-    module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[backend]
+    """Whether ``python`` can import the package of a Keras back end."""
     try:
         C.run_child(
-            f"import json, {module}; print(json.dumps({{}}))",
+            f"import json, {backend}; print(json.dumps({{}}))",
             executable=python,
             timeout=300,
         )
@@ -113,13 +112,8 @@ def _available(python, backend):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="small, a few minutes")
-    mode.add_argument("--full", action="store_true", help="the reported figures")
-    parser.add_argument("--data", default=None, help="ignored: synthetic inputs")
-    parser.add_argument("--repeats", type=int, default=None, help="override")
-    parser.add_argument("--json", default=None, help="also write results here")
+    # --data is accepted (the runner passes it) but unused: synthetic inputs.
+    parser = C.add_common_args(argparse.ArgumentParser(description=__doc__))
     parser.add_argument("--n", type=int, default=None, help="samples per epoch")
     parser.add_argument("--jax-python", default=None, help="a Python with JAX")
     parser.add_argument("--torch-python", default=None, help="a Python with torch")
