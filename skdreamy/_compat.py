@@ -11,8 +11,13 @@ scikit-learn classifier would have.
 
 scikeras 0.13 also leaves TensorFlow's op determinism switched on after the
 first fit with a ``random_state``; :func:`settle_tf_determinism_flag` (run on
-import) stops that.
+import) stops that. And it seeds only Python's, NumPy's and TensorFlow's
+generators around a fit: under Keras' torch backend, whose data loader
+shuffles with torch's global generator, :func:`torch_random_state` seeds
+that one too.
 """
+
+import contextlib
 
 from sklearn.base import BaseEstimator
 from sklearn.utils import ClassifierTags
@@ -57,6 +62,36 @@ def settle_tf_determinism_flag():
     except ImportError:
         return
     getattr(config, "is_op_determinism_enabled", lambda: None)()
+
+
+@contextlib.contextmanager
+def torch_random_state(seed):
+    """Seed torch's global generator for the block, then restore its state.
+
+    A no-op when ``seed`` is None or Keras' backend is not torch. Under the
+    torch backend Keras shuffles the training data with torch's global
+    generator (its ``DataLoader``), which scikeras' ``random_state`` handling
+    does not seed: without this, the same ``random_state`` trains differently
+    each time.
+
+    Parameters
+    ----------
+    seed : int or None
+        Seed for ``torch.manual_seed``.
+    """
+    import keras
+
+    if seed is None or keras.backend.backend() != "torch":
+        yield
+        return
+    import torch
+
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        torch.set_rng_state(state)
 
 
 settle_tf_determinism_flag()

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ._compat import classifier_tags
+from ._compat import classifier_tags, torch_random_state
 from ._validation import check_spectrogram_shape, validate_spectrograms
 from .models import build_compact_cnn, build_sleep_cnn
 from .models._seeds import PRECISIONS
@@ -348,6 +348,9 @@ class SleepStageCNNClassifier(KerasClassifier):
         return model
 
     def _steps_per_execution(self):
+        # Keras' torch backend runs one step per call and rejects any other value.
+        if keras.backend.backend() == "torch":
+            return 1
         return _STEPS_PER_EXECUTION
 
     def _fit_keras_model(
@@ -375,15 +378,16 @@ class SleepStageCNNClassifier(KerasClassifier):
         kwargs.setdefault("shuffle", True)
         user_callbacks, self._fit_callbacks = self._fit_callbacks, callbacks
         try:
-            super()._fit_keras_model(
-                X,
-                y,
-                sample_weight=sample_weight,
-                warm_start=warm_start,
-                epochs=epochs,
-                initial_epoch=initial_epoch,
-                **kwargs,
-            )
+            with torch_random_state(self._random_state):
+                super()._fit_keras_model(
+                    X,
+                    y,
+                    sample_weight=sample_weight,
+                    warm_start=warm_start,
+                    epochs=epochs,
+                    initial_epoch=initial_epoch,
+                    **kwargs,
+                )
         finally:
             self._fit_callbacks = user_callbacks
         self.history_ = dict(self.history_)

@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 
 _EXIT_USAGE = 2
+_EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 class CLIError(Exception):
@@ -577,11 +578,28 @@ def main(argv=None):
         return _EXIT_USAGE
     except KeyboardInterrupt:
         print(f"skdreamy {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _EXIT_INTERRUPTED
 
 
-__all__ = ["CLIError", "build_parser", "main"]
+def run():
+    """Console-script entry point: :func:`main`, then exit with its status.
+
+    After Ctrl-C the process ends at once (``os._exit``, streams flushed)
+    instead of finalising the interpreter: a Keras backend interrupted in the
+    middle of a computation may crash while its native threads are torn down
+    (JAX on the CPU did, with a segmentation fault instead of status 130).
+    :func:`main` has already removed every partial output by then.
+    """
+    status = main()
+    if status == _EXIT_INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
+__all__ = ["CLIError", "build_parser", "main", "run"]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -394,3 +394,14 @@ def test_hypnogram_without_edf_is_a_usage_error(model, nights, tmp_path):
     )
     assert result.returncode == 2
     assert "--hypnogram goes with --edf" in result.stderr
+
+
+def test_console_entry_point_exits_with_the_status_of_main(monkeypatch):
+    from skdreamy import cli
+
+    monkeypatch.setattr(cli, "main", lambda: 2)
+    with pytest.raises(SystemExit) as info:
+        cli.run()
+    assert info.value.code == 2
+    # (status 130 ends the process with os._exit: tests/test_interrupt.py runs
+    # `python -m skdreamy`, which goes through run(), and checks it.)

@@ -20,7 +20,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 import skdreamy
 from skdreamy import make_pipeline
 from skdreamy.cluster import SHARED_GPU_ENV, gpu_cluster, gpu_worker_env, visible_gpus
-from tests.conftest import tiny_classifier
+from tests.conftest import thread_count_independent, tiny_classifier
 
 distributed = pytest.importorskip("distributed")
 
@@ -101,6 +101,7 @@ def test_grid_search_on_dask_equals_local_run(dask_client, data):
     assert len(set(local.cv_results_["mean_test_score"])) > 1  # the grid matters
 
 
+@thread_count_independent
 def test_cross_validate_on_dask_returns_the_local_fitted_models(dask_client, data):
     X, y = data
     pipe = make_pipeline(
@@ -119,7 +120,14 @@ def test_cross_validate_on_dask_returns_the_local_fitted_models(dask_client, dat
         assert theirs["classify"].history_ == ours["classify"].history_
 
 
-def test_gpu_cluster_gives_each_worker_its_own_gpu():
+@pytest.fixture
+def no_growth_flag(monkeypatch):
+    """Keras sets TF_FORCE_GPU_ALLOW_GROWTH=true in os.environ on import under
+    any backend but TensorFlow; start from an environment without it."""
+    monkeypatch.delenv("TF_FORCE_GPU_ALLOW_GROWTH", raising=False)
+
+
+def test_gpu_cluster_gives_each_worker_its_own_gpu(no_growth_flag):
     # No GPU needed: the test checks the environment each worker process has.
     with (
         gpu_cluster(gpus=["0", "1"], env={"KERAS_BACKEND": "tensorflow"}) as cluster,
@@ -186,7 +194,9 @@ SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "dask_gpu_workers.sh"
         ("5", "2", [("5", "true", "gpu5-0"), ("5", "true", "gpu5-1")]),
     ],
 )
-def test_worker_script_starts_one_worker_per_gpu(tmp_path, visible, per_gpu, expected):
+def test_worker_script_starts_one_worker_per_gpu(
+    tmp_path, no_growth_flag, visible, per_gpu, expected
+):
     # Stand-ins for nvidia-smi (two GPUs) and `dask worker` (logs its setup).
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -22,7 +22,7 @@ from sklearn.model_selection import GroupKFold, cross_val_predict
 
 from skdreamy import SpectrogramScaler, load, make_pipeline, save
 from skdreamy.metrics import cross_validate_stages
-from tests.conftest import tiny_classifier
+from tests.conftest import thread_count_independent, tiny_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,6 +59,7 @@ def test_pickle_save_load_and_clone_give_identical_predictions(raw_epochs, train
     assert np.array_equal(copy.predict_proba(test), expected)
 
 
+@thread_count_independent
 def test_fresh_process_fits_and_loads_identically(trained, tmp_path):
     _, path, _, expected = trained
     script = textwrap.dedent(
@@ -89,6 +90,7 @@ def test_fresh_process_fits_and_loads_identically(trained, tmp_path):
     assert np.array_equal(np.load(fitted), expected)
 
 
+@thread_count_independent
 def test_cross_validation_does_not_depend_on_n_jobs(raw_epochs):
     """Folds fitted in worker processes (joblib's loky) give the same result.
 
