@@ -53,6 +53,13 @@ def log_spectrum_features(X, shape=(51, 59)):
     return np.hstack([absolute, relative])
 
 
+def forest_classifier(seed):
+    """The RandomForest of the ``rf_log_spectrum`` baseline."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(300, min_samples_leaf=2, random_state=seed)
+
+
 def _configs():
     from imblearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
@@ -97,12 +104,11 @@ def _configs():
         return build
 
     def forest(seed, shape):
-        from sklearn.ensemble import RandomForestClassifier
         from sklearn.pipeline import make_pipeline as sk_pipeline
 
         return sk_pipeline(
             FunctionTransformer(log_spectrum_features, kw_args={"shape": shape}),
-            RandomForestClassifier(300, min_samples_leaf=2, random_state=seed),
+            forest_classifier(seed),
         )
 
     def perceptron(seed, shape):

@@ -25,6 +25,7 @@ A variant whose interpreter lacks its back end is skipped, and said.
 """
 
 import argparse
+import functools
 import sys
 import textwrap
 
@@ -32,9 +33,10 @@ from . import _common as C
 
 _CHILD = textwrap.dedent(
     """
-    import json, os, time
+    import json, time
     import keras
     import numpy as np
+    from benchmarks._flops import _cpu
     from skdreamy import build_sleep_cnn
 
     def channels_first(model):
@@ -61,13 +63,16 @@ _CHILD = textwrap.dedent(
         steps_per_execution={spe},
     )
     model.fit(X[:256], Y[:256], batch_size=16, epochs=1, verbose=0)
-    wall, cpu = time.perf_counter(), os.times()
+    wall, cpu = time.perf_counter(), _cpu()
     model.fit(X, Y, batch_size=16, epochs=1, verbose=0)
-    cpu1 = os.times()
+    cpu = _cpu() - cpu
+    backend = keras.backend.backend()
     print(json.dumps({{
         "seconds": time.perf_counter() - wall,
-        "cpu": cpu1.user - cpu.user + cpu1.system - cpu.system,
-        "backend": keras.backend.backend(),
+        "cpu": cpu,
+        "backend": backend,
+        "versions": {{"keras": keras.__version__,
+                      backend: __import__(backend).__version__}},
         "image_shape": list(model.get_layer("conv1").output.shape[1:]),
     }}))
     """
@@ -76,7 +81,7 @@ _CHILD = textwrap.dedent(
 
 def _variants(args):
     """name -> (interpreter, environment, channels first)."""
-    tf = {"KERAS_BACKEND": "tensorflow"}
+    tf = {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"}
     return {
         "tensorflow NHWC (default)": (sys.executable, tf, False),
         "tensorflow NCHW": (sys.executable, tf, True),
@@ -98,6 +103,7 @@ def _variants(args):
     }
 
 
+@functools.cache
 def _available(python, backend):
     """Whether ``python`` can import the package of a Keras back end."""
     try:
@@ -163,11 +169,12 @@ def main(argv=None):
     )
     results = {"n": n, "matmul_gflops_per_cpu_s": matmul, "skipped": skipped}
     results["variants"] = {}
-    base = None
+    # CPU time relative to the default (to the first variant if it was skipped)
+    default = outputs.get("tensorflow NHWC (default)") or next(iter(outputs.values()))
+    base = C.summarise([o["cpu"] for o in default])["median"]
     for name, outs in outputs.items():
         rate = C.summarise([n / o["seconds"] for o in outs])
         cpu = C.summarise([o["cpu"] for o in outs])
-        base = base or cpu["median"]
         per_cpu = n * flops / cpu["median"] / 1e9
         entry = {
             "samples_per_s": rate,
@@ -177,6 +184,7 @@ def main(argv=None):
             "cpu_vs_default": cpu["median"] / base,
             "backend": outs[0]["backend"],
             "conv1_output": outs[0]["image_shape"],
+            "versions": outs[0]["versions"],
         }
         results["variants"][name] = entry
         print(

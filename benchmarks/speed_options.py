@@ -49,6 +49,7 @@ import numpy as np, tensorflow as tf, keras
 inter, intra = {inter}, {intra}
 if inter is not None: tf.config.threading.set_inter_op_parallelism_threads(inter)
 if intra is not None: tf.config.threading.set_intra_op_parallelism_threads(intra)
+from benchmarks._flops import _cpu
 from skdreamy import build_sleep_cnn
 rng = np.random.default_rng(0)
 X = rng.random(({n}, 3009), dtype=np.float32)
@@ -57,12 +58,10 @@ m = build_sleep_cnn(seed=0)
 m.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"],
           steps_per_execution=32)
 m.fit(X[:256], Y[:256], batch_size=16, epochs=1, verbose=0)
-c = os.times()
+c = _cpu()
 t = time.perf_counter()
 m.fit(X, Y, batch_size=16, epochs=1, verbose=0)
-c1 = os.times()
-print(json.dumps({{"seconds": time.perf_counter() - t,
-                  "cpu": c1.user - c.user + c1.system - c.system}}))
+print(json.dumps({{"seconds": time.perf_counter() - t, "cpu": _cpu() - c}}))
 """
 
 
@@ -88,7 +87,7 @@ def main(argv=None):
 
     from skdreamy import build_sleep_cnn
 
-    from ._flops import training_flops_per_sample
+    from ._flops import _cpu, training_flops_per_sample
 
     if args.data and os.environ.get("BENCH_REAL_INPUT"):
         from skdreamy import EpochSpectrogram, SpectrogramScaler
@@ -137,10 +136,9 @@ def main(argv=None):
 
     def timed(name, fit):
         def run():
-            t, c = time.perf_counter(), os.times()
+            t, c = time.perf_counter(), _cpu()
             fit(X, Y)
-            c1 = os.times()
-            cpu.setdefault(name, []).append(c1.user - c.user + c1.system - c.system)
+            cpu.setdefault(name, []).append(_cpu() - c)
             return time.perf_counter() - t
 
         return run

@@ -86,12 +86,9 @@ def torch_random_state(seed):
         return
     import torch
 
-    state = torch.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    with torch.random.fork_rng():  # restores the CPU and CUDA generators
+        torch.manual_seed(seed)
         yield
-    finally:
-        torch.set_rng_state(state)
 
 
 settle_tf_determinism_flag()

@@ -12,6 +12,7 @@ Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
 """
 
 import argparse
+import contextlib
 import csv
 import os
 import sys
@@ -589,11 +590,34 @@ def run():
     middle of a computation may crash while its native threads are torn down
     (JAX on the CPU did, with a segmentation fault instead of status 130).
     :func:`main` has already removed every partial output by then.
+
+    Raises
+    ------
+    SystemExit
+        Always, with :func:`main`'s status (except after Ctrl-C, see above).
+
+    Examples
+    --------
+    ``run`` reads ``sys.argv`` like the installed ``skdreamy`` command:
+
+    >>> import contextlib, io, sys, tempfile
+    >>> from unittest import mock
+    >>> from skdreamy.cli import run
+    >>> empty = tempfile.mkdtemp()  # a folder without nights
+    >>> argv = ["skdreamy", "train", "--data", empty, "--out", f"{empty}/m.skdreamy"]
+    >>> with mock.patch.object(sys, "argv", argv):
+    ...     with contextlib.redirect_stderr(io.StringIO()):
+    ...         try:
+    ...             run()
+    ...         except SystemExit as exit:
+    ...             print("exit status", exit.code)
+    exit status 2
     """
     status = main()
     if status == _EXIT_INTERRUPTED:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # a closed pipe
+                stream.flush()
         os._exit(status)
     sys.exit(status)
 

@@ -10,13 +10,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # after TF_CPP_MIN_LOG_LEVEL, so that TensorFlow starts quiet
 
+# A Keras backend other than this process' one, for "saved elsewhere" headers.
+OTHER_BACKEND = "tensorflow" if keras.backend.backend() == "jax" else "jax"
+
 # Bitwise equality between processes with different thread counts (n_jobs
 # workers, Dask workers and loky run one thread) holds on TensorFlow and JAX
 # (CPU); torch's CPU kernels round differently with another thread count
 # (within ~1e-7; measured, see docs/user_guide/reproducibility.rst).
-# A Keras backend other than this process' one, for "saved elsewhere" headers.
-OTHER_BACKEND = "tensorflow" if keras.backend.backend() == "jax" else "jax"
-
 thread_count_independent = pytest.mark.skipif(
     keras.backend.backend() == "torch",
     reason="torch's CPU training depends on its thread count (last bit)",

@@ -6,7 +6,9 @@ one is skipped). Keras picks its backend once per process, so each check runs
 in a child process with ``KERAS_BACKEND`` set: a raw-epoch pipeline is fitted
 twice with the same ``random_state`` (bitwise-identical probabilities), once
 with another seed (different), saved and loaded (identical), and staged from
-the raw epochs of a night (the same probabilities as predicting them).
+the raw epochs of a night (the same probabilities as predicting them). A
+model saved by this process (TensorFlow in CI) also loads and predicts under
+each other backend.
 """
 
 import importlib.util
@@ -18,6 +20,7 @@ import textwrap
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 from skdreamy import classifier as classifier_module
@@ -68,16 +71,24 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(
-    ("backend", "package", "steps"),
-    [
-        ("jax", "jax", classifier_module._STEPS_PER_EXECUTION),
-        ("torch", "torch", 1),  # Keras' torch trainer allows only 1
-    ],
+LOAD_CHILD = textwrap.dedent(
+    """
+    import json, sys, warnings
+    import numpy as np
+    from skdreamy import load
+    from skdreamy.datasets import make_sleep_epochs
+
+    X, _ = make_sleep_epochs(300, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = load(sys.argv[1])
+    np.save(sys.argv[2], model.predict_proba(X[200:]))
+    print(json.dumps(sorted({type(w.message).__name__ for w in caught})))
+    """
 )
-def test_pipeline_on_another_backend(backend, package, steps):
-    if importlib.util.find_spec(package) is None:
-        pytest.skip(f"{package} is not installed")
+
+
+def _run_child(code, backend, *args):
     env = dict(
         os.environ,
         KERAS_BACKEND=backend,
@@ -86,7 +97,7 @@ def test_pipeline_on_another_backend(backend, package, steps):
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.getenv("PYTHONPATH")])),
     )
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD],
+        [sys.executable, "-c", code, *map(str, args)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -94,7 +105,24 @@ def test_pipeline_on_another_backend(backend, package, steps):
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return proc.stdout
+
+
+def _installed(package):
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed")
+
+
+@pytest.mark.parametrize(
+    ("backend", "package", "steps"),
+    [
+        ("jax", "jax", classifier_module._STEPS_PER_EXECUTION),
+        ("torch", "torch", 1),  # Keras' torch trainer allows only 1
+    ],
+)
+def test_pipeline_on_another_backend(backend, package, steps):
+    _installed(package)
+    result = json.loads(_run_child(CHILD, backend).strip().splitlines()[-1])
     assert result == {
         "backend": backend,
         "steps_per_execution": steps,
@@ -107,11 +135,34 @@ def test_pipeline_on_another_backend(backend, package, steps):
 
 
 def test_steps_per_execution_is_one_under_torch(monkeypatch):
-    clf = classifier_module.SleepStageCNNClassifier()
-    assert clf._steps_per_execution() == (
-        1
-        if keras.backend.backend() == "torch"
-        else classifier_module._STEPS_PER_EXECUTION
-    )
     monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
-    assert clf._steps_per_execution() == 1
+    assert classifier_module.SleepStageCNNClassifier()._steps_per_execution() == 1
+
+
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_model_saved_under_this_backend_predicts_under_another(backend, tmp_path):
+    """A model compiled here (``steps_per_execution=32`` under TensorFlow)
+    loads and predicts under another backend, torch included (which allows
+    only 1), with the same probabilities up to float rounding."""
+    _installed(backend)
+    if keras.backend.backend() == backend:
+        pytest.skip(f"this process already runs {backend}")
+    from skdreamy import SpectrogramScaler, make_pipeline, save
+    from skdreamy.datasets import make_sleep_epochs
+    from tests.conftest import tiny_classifier
+
+    X, y = make_sleep_epochs(300, random_state=0)
+    pipe = make_pipeline(
+        raw=True,
+        n_per_class=20,
+        scaler=SpectrogramScaler(log=True),
+        classifier=tiny_classifier(),
+        random_state=0,
+    ).fit(X[:200], y[:200])
+    path = save(pipe, tmp_path / "model.skdreamy")
+    out = tmp_path / "proba.npy"
+    warned = json.loads(_run_child(LOAD_CHILD, backend, path, out).splitlines()[-1])
+    assert "ModelVersionWarning" in warned  # it says the backend differs
+    np.testing.assert_allclose(
+        np.load(out), pipe.predict_proba(X[200:]), rtol=1e-4, atol=1e-6
+    )

@@ -32,6 +32,17 @@ GRID = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _restore_environment():
+    """Starting Dask workers sets OMP_NUM_THREADS=1 (and the like) in this
+    process' environment; later tests' child processes would inherit it (torch
+    then trains with one thread, which rounds differently). Put it back."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 def _skdreamy_file():
     return skdreamy.__file__
 

@@ -1,5 +1,10 @@
-"""Ctrl-C during training or evaluation leaves no half-written output."""
+"""Ctrl-C during training or evaluation leaves no half-written output.
 
+Under every Keras backend installed (TensorFlow; JAX and torch where present):
+JAX once crashed while the interpreter shut down after the interruption.
+"""
+
+import importlib.util
 import os
 import signal
 import subprocess
@@ -22,9 +27,24 @@ def nights(tmp_path_factory):
     return folder
 
 
-def interrupt_when_training(args, cwd):
+@pytest.fixture(params=["tensorflow", "jax", "torch"])
+def backend(request):
+    """A Keras backend whose package is installed."""
+    if importlib.util.find_spec(request.param) is None:
+        pytest.skip(f"{request.param} is not installed")
+    return request.param
+
+
+def interrupt_when_training(args, cwd, backend):
     """Start the CLI, send SIGINT once its training progress bar shows."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONUNBUFFERED="1",
+        KERAS_BACKEND=backend,
+        JAX_PLATFORMS="cpu",
+        CUDA_VISIBLE_DEVICES="",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "skdreamy", *map(str, args)],
         stderr=subprocess.PIPE,
@@ -46,7 +66,7 @@ def interrupt_when_training(args, cwd):
     return proc.returncode, seen + rest
 
 
-def test_interrupted_train_keeps_the_previous_model(nights, tmp_path):
+def test_interrupted_train_keeps_the_previous_model(nights, tmp_path, backend):
     model = tmp_path / "model.skdreamy"
     save({"previous": "model"}, model)
     before = model.read_bytes()
@@ -63,6 +83,7 @@ def test_interrupted_train_keeps_the_previous_model(nights, tmp_path):
             "50",
         ],
         tmp_path,
+        backend,
     )
     assert code == 130, stderr
     assert "interrupted" in stderr
@@ -70,7 +91,7 @@ def test_interrupted_train_keeps_the_previous_model(nights, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.skdreamy"]
 
 
-def test_interrupted_evaluate_writes_no_report(nights, tmp_path):
+def test_interrupted_evaluate_writes_no_report(nights, tmp_path, backend):
     report = tmp_path / "report"
     code, stderr = interrupt_when_training(
         [
@@ -89,6 +110,7 @@ def test_interrupted_evaluate_writes_no_report(nights, tmp_path):
             "50",
         ],
         tmp_path,
+        backend,
     )
     assert code == 130, stderr
     assert not report.exists() or list(report.iterdir()) == []

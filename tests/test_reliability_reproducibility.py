@@ -59,7 +59,6 @@ def test_pickle_save_load_and_clone_give_identical_predictions(raw_epochs, train
     assert np.array_equal(copy.predict_proba(test), expected)
 
 
-@thread_count_independent
 def test_fresh_process_fits_and_loads_identically(trained, tmp_path):
     _, path, _, expected = trained
     script = textwrap.dedent(
