@@ -66,6 +66,19 @@ def tiny_classifier(**params):
     return SleepStageCNNClassifier(**defaults)
 
 
+def tiny_raw_pipeline(random_state=0, n_per_class=20):
+    """Raw epochs -> log spectrogram -> balancing -> :func:`tiny_classifier`."""
+    from skdreamy import SpectrogramScaler, make_pipeline
+
+    return make_pipeline(
+        raw=True,
+        n_per_class=n_per_class,
+        scaler=SpectrogramScaler(log=True),
+        classifier=tiny_classifier(random_state=random_state),
+        random_state=random_state,
+    )
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)

@@ -35,22 +35,15 @@ CHILD = textwrap.dedent(
     import keras
     import numpy as np
 
-    from skdreamy import SpectrogramScaler, load, make_pipeline, save
+    from skdreamy import load, save
     from skdreamy.datasets import make_sleep_epochs
     from skdreamy.staging import stage
-    from tests.conftest import tiny_classifier
+    from tests.conftest import tiny_raw_pipeline
 
     X, y = make_sleep_epochs(300, random_state=0)
 
     def fit(seed):
-        pipe = make_pipeline(
-            raw=True,
-            n_per_class=20,
-            scaler=SpectrogramScaler(log=True),
-            classifier=tiny_classifier(random_state=seed),
-            random_state=seed,
-        )
-        return pipe.fit(X[:200], y[:200])
+        return tiny_raw_pipeline(seed).fit(X[:200], y[:200])
 
     pipe = fit(0)
     proba = pipe.predict_proba(X[200:])
@@ -147,18 +140,12 @@ def test_model_saved_under_this_backend_predicts_under_another(backend, tmp_path
     _installed(backend)
     if keras.backend.backend() == backend:
         pytest.skip(f"this process already runs {backend}")
-    from skdreamy import SpectrogramScaler, make_pipeline, save
+    from skdreamy import save
     from skdreamy.datasets import make_sleep_epochs
-    from tests.conftest import tiny_classifier
+    from tests.conftest import tiny_raw_pipeline
 
     X, y = make_sleep_epochs(300, random_state=0)
-    pipe = make_pipeline(
-        raw=True,
-        n_per_class=20,
-        scaler=SpectrogramScaler(log=True),
-        classifier=tiny_classifier(),
-        random_state=0,
-    ).fit(X[:200], y[:200])
+    pipe = tiny_raw_pipeline().fit(X[:200], y[:200])
     path = save(pipe, tmp_path / "model.skdreamy")
     out = tmp_path / "proba.npy"
     warned = json.loads(_run_child(LOAD_CHILD, backend, path, out).splitlines()[-1])
