@@ -109,7 +109,9 @@ class SleepStageCNNClassifier(KerasClassifier):
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. The same integer gives bitwise-identical predictions across
-        runs and processes (on CPU).
+        runs and processes (on CPU). A ``RandomState`` instance gives the
+        seed its current state draws first, without advancing it, so every
+        fit with it is the same too.
     verbose : int, default=0
         Keras verbosity during training (0 silent, 1 progress bar, 2 one line
         per epoch).
@@ -360,6 +362,21 @@ class SleepStageCNNClassifier(KerasClassifier):
         steps = self._steps_per_execution()
         if model is not None and getattr(model, "steps_per_execution", steps) > steps:
             model.steps_per_execution = steps
+
+    def _initialize(self, X, y=None):
+        # scikeras 0.13 turns a RandomState into ``randint(low=1)``, which is
+        # always 0: every instance would train like random_state=0. Derive the
+        # seed from (a copy of) the instance's state instead, during the one
+        # call that sets ``_random_state`` and builds the model.
+        if not isinstance(self.random_state, np.random.RandomState):
+            return super()._initialize(X, y)
+        copy = np.random.RandomState()
+        copy.set_state(self.random_state.get_state())
+        given, self.random_state = self.random_state, int(copy.randint(2**31 - 1))
+        try:
+            return super()._initialize(X, y)
+        finally:
+            self.random_state = given
 
     def _fit_keras_model(
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs

@@ -151,6 +151,23 @@ def test_same_random_state_bitwise_identical(spectrograms):
     assert not np.array_equal(a, c)
 
 
+def test_random_state_instance_seeds_by_its_state(spectrograms):
+    # scikeras 0.13 alone turns every RandomState into the seed 0.
+    X, y, _ = spectrograms
+
+    def proba(random_state):
+        clf = tiny_classifier(random_state=random_state).fit(X[:200], y[:200])
+        return clf.predict_proba(X[200:])
+
+    state = np.random.RandomState(1)
+    before = state.get_state()[1].copy()
+    a = proba(state)
+    assert np.array_equal(state.get_state()[1], before)  # the user's is not drawn
+    assert np.array_equal(a, proba(np.random.RandomState(1)))
+    assert not np.array_equal(a, proba(np.random.RandomState(2)))
+    assert not np.array_equal(a, proba(0))
+
+
 def test_bitwise_identical_across_processes(tmp_path):
     script = textwrap.dedent(
         """
