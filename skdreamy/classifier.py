@@ -355,9 +355,10 @@ class SleepStageCNNClassifier(KerasClassifier):
             return 1
         return _STEPS_PER_EXECUTION
 
-    def _adapt_loaded_model(self):
-        """A model compiled under another backend (saved there, loaded here)
-        keeps its ``steps_per_execution``, which torch refuses: reset it."""
+    def __setstate__(self, state):
+        # Unpickling (skdreamy.load, copies): a model compiled under another
+        # backend keeps its steps_per_execution, which torch refuses.
+        super().__setstate__(state)
         model = getattr(self, "model_", None)
         steps = self._steps_per_execution()
         if model is not None and getattr(model, "steps_per_execution", steps) > steps:
@@ -401,7 +402,6 @@ class SleepStageCNNClassifier(KerasClassifier):
                     )
                 )
         kwargs.setdefault("shuffle", True)
-        self._adapt_loaded_model()
         user_callbacks, self._fit_callbacks = self._fit_callbacks, callbacks
         try:
             with torch_random_state(self._random_state):
@@ -419,7 +419,6 @@ class SleepStageCNNClassifier(KerasClassifier):
         self.history_ = dict(self.history_)
 
     def _predict_raw(self, X, **kwargs):
-        self._adapt_loaded_model()
         kwargs.setdefault("batch_size", _PREDICT_BATCH_SIZE)
         kwargs.setdefault("verbose", 0)
         return super()._predict_raw(X, **kwargs)
