@@ -1,5 +1,6 @@
 """Shared fixtures: small data, the real DREAMS excerpts when present."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -64,6 +65,24 @@ def tiny_classifier(**params):
     )
     defaults.update(params)
     return SleepStageCNNClassifier(**defaults)
+
+
+def skip_unless_installed(package):
+    """Skip the calling test when ``package`` is not installed (not imported)."""
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"{package} is not installed")
+
+
+def backend_env(backend, **extra):
+    """This process' environment for a child running Keras on ``backend``
+    (CPU only), plus ``extra`` variables."""
+    return dict(
+        os.environ,
+        KERAS_BACKEND=backend,
+        JAX_PLATFORMS="cpu",
+        CUDA_VISIBLE_DEVICES="",
+        **extra,
+    )
 
 
 def tiny_raw_pipeline(random_state=0, n_per_class=20):

@@ -11,7 +11,6 @@ model saved by this process (TensorFlow in CI) also loads and predicts under
 each other backend.
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -24,6 +23,7 @@ import numpy as np
 import pytest
 
 from skdreamy import classifier as classifier_module
+from tests.conftest import backend_env, skip_unless_installed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,13 +82,8 @@ LOAD_CHILD = textwrap.dedent(
 
 
 def _run_child(code, backend, *args):
-    env = dict(
-        os.environ,
-        KERAS_BACKEND=backend,
-        JAX_PLATFORMS="cpu",
-        CUDA_VISIBLE_DEVICES="",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.getenv("PYTHONPATH")])),
-    )
+    path = os.pathsep.join(filter(None, [str(ROOT), os.getenv("PYTHONPATH")]))
+    env = backend_env(backend, PYTHONPATH=path)
     proc = subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
         capture_output=True,
@@ -101,11 +96,6 @@ def _run_child(code, backend, *args):
     return proc.stdout
 
 
-def _installed(package):
-    if importlib.util.find_spec(package) is None:
-        pytest.skip(f"{package} is not installed")
-
-
 @pytest.mark.parametrize(
     ("backend", "package", "steps"),
     [
@@ -114,7 +104,7 @@ def _installed(package):
     ],
 )
 def test_pipeline_on_another_backend(backend, package, steps):
-    _installed(package)
+    skip_unless_installed(package)
     result = json.loads(_run_child(CHILD, backend).strip().splitlines()[-1])
     assert result == {
         "backend": backend,
@@ -137,7 +127,7 @@ def test_model_saved_under_this_backend_predicts_under_another(backend, tmp_path
     """A model compiled here (``steps_per_execution=32`` under TensorFlow)
     loads and predicts under another backend, torch included (which allows
     only 1), with the same probabilities up to float rounding."""
-    _installed(backend)
+    skip_unless_installed(backend)
     if keras.backend.backend() == backend:
         pytest.skip(f"this process already runs {backend}")
     from skdreamy import save

@@ -4,8 +4,6 @@ Under every Keras backend installed (TensorFlow; JAX and torch where present):
 JAX once crashed while the interpreter shut down after the interruption.
 """
 
-import importlib.util
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +14,7 @@ import pytest
 
 from skdreamy import save
 from skdreamy.datasets import make_sleep_epochs
+from tests.conftest import backend_env, skip_unless_installed
 
 
 @pytest.fixture(scope="module")
@@ -30,21 +29,13 @@ def nights(tmp_path_factory):
 @pytest.fixture(params=["tensorflow", "jax", "torch"])
 def backend(request):
     """A Keras backend whose package is installed."""
-    if importlib.util.find_spec(request.param) is None:
-        pytest.skip(f"{request.param} is not installed")
+    skip_unless_installed(request.param)
     return request.param
 
 
 def interrupt_when_training(args, cwd, backend):
     """Start the CLI, send SIGINT once its training progress bar shows."""
-    env = dict(
-        os.environ,
-        TF_CPP_MIN_LOG_LEVEL="3",
-        PYTHONUNBUFFERED="1",
-        KERAS_BACKEND=backend,
-        JAX_PLATFORMS="cpu",
-        CUDA_VISIBLE_DEVICES="",
-    )
+    env = backend_env(backend, TF_CPP_MIN_LOG_LEVEL="3", PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "skdreamy", *map(str, args)],
         stderr=subprocess.PIPE,
