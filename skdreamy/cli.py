@@ -15,7 +15,9 @@ import argparse
 import contextlib
 import csv
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -566,20 +568,54 @@ def main(argv=None):
     _preset_defaults(args)
     if getattr(args, "hypnogram", None) is not None and args.edf is None:
         parser.error("--hypnogram goes with --edf")
+    with _sigint_noted() as interrupted:
+        try:
+            with warnings.catch_warnings():
+                if args.quiet:
+                    warnings.simplefilter("ignore")
+                return args.func(args)
+        except KeyboardInterrupt:
+            pass
+        except Exception as exc:
+            if interrupted:
+                pass  # Ctrl-C, which native code reported as another error
+            elif isinstance(exc, (CLIError, ValueError, OSError)) and not (
+                os.environ.get("SKDREAMY_DEBUG")
+            ):
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                print(f"skdreamy {args.command}: error: {message}", file=sys.stderr)
+                return _EXIT_USAGE
+            else:
+                raise
+    print(f"skdreamy {args.command}: interrupted", file=sys.stderr)
+    return _EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _sigint_noted():
+    """Note each SIGINT (Ctrl-C) during the block; it still raises
+    KeyboardInterrupt. Native code interrupted by it may turn that into
+    another error (TensorFlow inside a training step: a SystemError, or
+    "None values not supported"); the note tells :func:`main` the user
+    pressed Ctrl-C. Only where Python's default handler is in place (the main
+    thread; not where SIGINT is ignored)."""
+    noted = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield noted
+        return
+
+    def handler(signum, frame):
+        noted.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
     try:
-        with warnings.catch_warnings():
-            if args.quiet:
-                warnings.simplefilter("ignore")
-            return args.func(args)
-    except (CLIError, ValueError, OSError) as exc:
-        if os.environ.get("SKDREAMY_DEBUG"):
-            raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"skdreamy {args.command}: error: {message}", file=sys.stderr)
-        return _EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"skdreamy {args.command}: interrupted", file=sys.stderr)
-        return _EXIT_INTERRUPTED
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run():

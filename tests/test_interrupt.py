@@ -4,6 +4,7 @@ Under every Keras backend installed (TensorFlow; JAX and torch where present):
 JAX once crashed while the interpreter shut down after the interruption.
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -105,3 +106,39 @@ def test_interrupted_evaluate_writes_no_report(nights, tmp_path, backend):
     )
     assert code == 130, stderr
     assert not report.exists() or list(report.iterdir()) == []
+
+
+def _interrupted_inside_native_code(args):
+    """What TensorFlow does when Ctrl-C lands inside a training step: the
+    KeyboardInterrupt comes out as another error."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        raise SystemError("bad argument to internal function") from None
+
+
+def test_ctrl_c_reported_as_another_error_still_counts_as_interrupted(
+    nights, tmp_path, monkeypatch, capsys
+):
+    from skdreamy import cli
+
+    monkeypatch.setattr(cli, "_train", _interrupted_inside_native_code)
+    args = ["train", "--data", str(nights), "--out", str(tmp_path / "m.skdreamy")]
+    assert cli.main(args) == 130
+    assert capsys.readouterr().err.strip() == "skdreamy train: interrupted"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_same_error_without_ctrl_c_is_not_an_interruption(
+    nights, tmp_path, monkeypatch
+):
+    from skdreamy import cli
+
+    def fails(args):
+        raise SystemError("bad argument to internal function")
+
+    monkeypatch.setattr(cli, "_train", fails)
+    args = ["train", "--data", str(nights), "--out", str(tmp_path / "m.skdreamy")]
+    with pytest.raises(SystemError):
+        cli.main(args)
