@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._compat import classifier_tags, torch_random_state
 from ._validation import check_spectrogram_shape, validate_spectrograms
-from .models import build_compact_cnn, build_sleep_cnn
+from .models import LinearWarmup, build_compact_cnn, build_sleep_cnn
 from .models._seeds import PRECISIONS
 
 # Prediction does not depend on the batch size; a larger one is much faster.
@@ -27,6 +27,11 @@ _PREDICT_BATCH_SIZE = 256
 _STEPS_PER_EXECUTION = 32
 
 ARCHITECTURES = ("reference", "compact")
+
+# The batch size ``learning_rate`` refers to when ``learning_rate_scaling`` is
+# set: the reference protocol's, for which the default rate of 1e-3 is known
+# to train well.
+_REFERENCE_BATCH_SIZE = 16
 
 
 class SleepStageCNNClassifier(KerasClassifier):
@@ -78,7 +83,21 @@ class SleepStageCNNClassifier(KerasClassifier):
         Training-time augmentation: standard deviation of Gaussian noise added
         to every input value. Off by default.
     learning_rate : float, default=1e-3
-        Adam learning rate.
+        Adam learning rate; with ``learning_rate_scaling``, the rate for a
+        batch of 16 (the reference protocol's), scaled to ``batch_size``.
+    learning_rate_scaling : {"sqrt", "linear"} or None, default=None
+        Scale ``learning_rate`` with the batch size ``b``: by ``sqrt(b / 16)``
+        (``"sqrt"``, the rule derived for Adam by Malladi et al., 2022) or by
+        ``b / 16`` (``"linear"``, Goyal et al.'s rule for SGD, 2017).
+        ``None`` uses ``learning_rate`` as it is, whatever the batch size.
+        See :ref:`gpu` for the large-batch recipe this is for.
+    warmup_epochs : float, default=0.0
+        Length of a linear learning-rate warm-up, in training epochs: the
+        rate rises from 0 at the first step to the (scaled) learning rate,
+        reached after ``round(warmup_epochs * ceil(n_train / batch_size))``
+        steps and kept from then on (:class:`~skdreamy.models.LinearWarmup`;
+        ``n_train``: training epochs after the validation split). 0 (the
+        default) trains at a constant rate from the first step.
     batch_size : int, default=16
         Training batch size.
     epochs : int, default=25
@@ -165,6 +184,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         "offset_std": [Interval(Real, 0, None, closed="left")],
         "noise_std": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_scaling": [StrOptions({"sqrt", "linear"}), None],
+        "warmup_epochs": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
@@ -187,6 +208,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         offset_std=0.0,
         noise_std=0.0,
         learning_rate=1e-3,
+        learning_rate_scaling=None,
+        warmup_epochs=0.0,
         batch_size=16,
         epochs=25,
         class_weight=None,
@@ -205,6 +228,8 @@ class SleepStageCNNClassifier(KerasClassifier):
         self.offset_std = offset_std
         self.noise_std = noise_std
         self.learning_rate = learning_rate
+        self.learning_rate_scaling = learning_rate_scaling
+        self.warmup_epochs = warmup_epochs
         self.batch_size = batch_size
         self.epochs = epochs
         self.class_weight = class_weight
@@ -341,13 +366,36 @@ class SleepStageCNNClassifier(KerasClassifier):
             seed=seed,
             precision=self.precision,
         )
+        # A warm-up needs the number of training steps per epoch, known only
+        # once the data are split: _fit_keras_model compiles again then.
+        self._compile(model, self._peak_learning_rate())
+        return model
+
+    def _compile(self, model, learning_rate):
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
+            optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
             loss=keras.losses.CategoricalCrossentropy(),
             metrics=["accuracy"],
             steps_per_execution=self._steps_per_execution(),
         )
-        return model
+
+    def _peak_learning_rate(self):
+        """``learning_rate`` scaled to ``batch_size`` as ``learning_rate_scaling``
+        says (the very same value when it is None)."""
+        ratio = self.batch_size / _REFERENCE_BATCH_SIZE
+        if self.learning_rate_scaling == "linear":
+            return float(self.learning_rate * ratio)
+        if self.learning_rate_scaling == "sqrt":
+            return float(self.learning_rate * np.sqrt(ratio))
+        return self.learning_rate
+
+    def _warmup_schedule(self, n_train):
+        """The warm-up for ``n_train`` training rows, or None without one."""
+        if not self.warmup_epochs:
+            return None
+        steps_per_epoch = -(-n_train // self.batch_size)
+        steps = max(1, round(self.warmup_epochs * steps_per_epoch))
+        return LinearWarmup(self._peak_learning_rate(), warmup_steps=steps)
 
     def _steps_per_execution(self):
         # Keras' torch backend runs one step per call and rejects any other value.
@@ -402,6 +450,11 @@ class SleepStageCNNClassifier(KerasClassifier):
                     )
                 )
         kwargs.setdefault("shuffle", True)
+        schedule = self._warmup_schedule(len(X))
+        if schedule is not None and _untrained(self.model_):
+            # A fresh model (fit, or a first partial_fit): its warm-up counts
+            # the steps of this training set. Later partial_fit calls keep it.
+            self._compile(self.model_, schedule)
         user_callbacks, self._fit_callbacks = self._fit_callbacks, callbacks
         try:
             with torch_random_state(self._random_state):
@@ -458,6 +511,11 @@ class _OneHotLabelEncoder(TransformerMixin, BaseEstimator):
             "n_outputs_": 1,
             "n_outputs_expected_": 1,
         }
+
+
+def _untrained(model):
+    """Whether ``model``'s optimizer has not taken a step yet."""
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 0
 
 
 def _stratified_split(X, labels, fraction, seed):
