@@ -90,7 +90,7 @@ class SleepStageCNNClassifier(KerasClassifier):
         (``"sqrt"``, the rule derived for Adam by Malladi et al., 2022) or by
         ``b / 16`` (``"linear"``, Goyal et al.'s rule for SGD, 2017).
         ``None`` uses ``learning_rate`` as it is, whatever the batch size.
-        See :ref:`gpu` for the large-batch recipe this is for.
+        See :ref:`gpu-fast` for the large-batch recipe this is for.
     warmup_epochs : float, default=0.0
         Length of a linear learning-rate warm-up, in training epochs: the
         rate rises from 0 at the first step to the (scaled) learning rate,
