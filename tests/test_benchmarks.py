@@ -7,12 +7,13 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 from _edf_files import scoring, write_hypnogram, write_psg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from benchmarks import accuracy, accuracy_context, backends, sleep_edf
+from benchmarks import accuracy, accuracy_context, backends, gpu_recipe, sleep_edf
 from skdreamy.datasets import make_sleep_epochs
 
 STAGE_TEXT = [
@@ -166,3 +167,97 @@ def test_context_benchmark_on_the_real_excerpts(shared_data_dir, tmp_path, capsy
 def test_backends_benchmark_skips_a_back_end_its_python_lacks(tmp_path):
     assert not backends._available(str(tmp_path / "no-python"), "jax")
     assert backends._available(sys.executable, keras.backend.backend())
+
+
+def _fold_records(recipe, split, seed, accuracies, *, concurrent=1, fit=5.0):
+    """Synthetic per-fold lines of gpu_recipe cv: 10 test epochs per fold."""
+    records = []
+    for fold, fraction in enumerate(accuracies):
+        y_true = [0, 1, 2, 3, 4] * 2
+        n_right = round(fraction * 10)
+        y_pred = y_true[:n_right] + [(v + 1) % 5 for v in y_true[n_right:]]
+        records.append(
+            {
+                "kind": "fold",
+                "recipe": recipe,
+                "split": split,
+                "seed": seed,
+                "fold": fold,
+                "n_folds": len(accuracies),
+                "concurrent": concurrent,
+                "first_fit_compiles": fold == 0,
+                "fit_time": [fit * (3 if fold == 0 else 1)],
+                "y_true": y_true,
+                "y_pred": y_pred,
+            }
+        )
+    return records
+
+
+def test_gpu_recipe_summary_pools_folds_and_judges_against_the_baseline_spread():
+    records = []
+    for seed, acc in enumerate([0.6, 0.7, 0.8]):
+        records += _fold_records("reference", "subject", seed, [acc] * 2, fit=18.0)
+    for seed, acc in enumerate([0.7, 0.7, 0.7]):
+        records += _fold_records("gpu_fast", "subject", seed, [acc] * 2, fit=4.0)
+    # A seed cut off at its time limit: left out of the scores, and said.
+    records += _fold_records("gpu_fast", "subject", 3, [0.1, 0.1], fit=4.0)[:1]
+    summary = gpu_recipe.summarise(records)
+    base = summary["recipes"]["reference"]["splits"]["subject"]["accuracy"]
+    assert base["values"] == pytest.approx([0.6, 0.7, 0.8])
+    assert (base["min"], base["max"]) == pytest.approx((0.6, 0.8))
+    fast = summary["recipes"]["gpu_fast"]
+    assert fast["splits"]["subject"]["seeds"] == [0, 1, 2]
+    assert summary["incomplete"] == {"gpu_fast subject 3": "1 of 2 folds"}
+    # Times alone leave out each process' first fit (XLA compilation).
+    assert fast["fit_seconds_alone"]["median"] == 4.0
+    assert fast["first_fit_seconds_alone"] == [12.0, 12.0, 12.0, 12.0]
+    verdict = summary["verdict"]["gpu_fast"]
+    assert verdict["time_met"] is True
+    assert verdict["subject accuracy"]["kept"] is True
+    assert verdict["accuracy_met"] is True
+    # Below the worst baseline seed: not kept; shared times are kept apart.
+    worse = _fold_records("gpu_fast", "subject", 0, [0.5, 0.5], concurrent=8)
+    summary = gpu_recipe.summarise(records[:6] + worse)
+    assert summary["verdict"]["gpu_fast"]["accuracy_met"] is False
+    assert summary["verdict"]["gpu_fast"]["time_met"] is None
+    assert summary["recipes"]["gpu_fast"]["fit_seconds_shared"]["values"] == [5.0]
+    assert "| gpu_fast | subject | 1 |" in gpu_recipe.markdown(summary)
+
+
+@pytest.mark.slow
+def test_gpu_recipe_runs_end_to_end(shared_data_dir, tmp_path, capsys):
+    folds, times = tmp_path / "folds.jsonl", tmp_path / "time.jsonl"
+    common = ["--data", str(shared_data_dir), "--quick"]
+    assert gpu_recipe.main(
+        ["cv", "--recipe", "gpu_fast", "--seeds", "0", "--splits", "subject",
+         "--shard", "0/6", "--out", str(folds), *common]
+    ) == 0  # fmt: skip
+    assert gpu_recipe.main(
+        ["time", "--recipe", "reference", "--fits", "1", "--out", str(times), *common]
+    ) == 0  # fmt: skip
+    (fold,) = [json.loads(line) for line in folds.read_text().splitlines()]
+    assert (fold["split"], fold["fold"], fold["n_folds"]) == ("subject", 0, 6)
+    assert len(fold["y_pred"]) == len(fold["y_true"]) == len(fold["test"]) > 0
+    out = tmp_path / "summary.json"
+    assert gpu_recipe.main(
+        ["summarise", str(folds), str(times), "--json", str(out)]
+    ) == 0  # fmt: skip
+    summary = json.loads(out.read_text())
+    assert summary["results"]["incomplete"] == {"gpu_fast subject 0": "1 of 6 folds"}
+    assert summary["versions"]["keras"] == keras.__version__
+    assert summary["commit"] and summary["quick"] is True
+    assert (
+        len(summary["results"]["recipes"]["reference"]["first_fit_seconds_alone"]) == 1
+    )
+
+
+def test_gpu_recipes_are_the_presets():
+    fast = gpu_recipe.recipe_params("gpu_fast")
+    assert fast == {
+        "batch_size": 128,
+        "learning_rate_scaling": "sqrt",
+        "warmup_epochs": 3,
+    }
+    assert gpu_recipe.recipe_params("reference") == {}
+    assert gpu_recipe.recipe_params("gpu_fast_bf16")["precision"] == "mixed_bfloat16"
