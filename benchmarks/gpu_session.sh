@@ -32,11 +32,13 @@ step() {
     if [[ " $STEPS " != *" $name "* ]]; then
         return
     fi
-    echo "=== $name (limit ${limit} s): $*" | tee -a "$LOG"
     local start=$SECONDS
     if declare -F "$1" >/dev/null; then
-        "$@" >>"$LOG" 2>&1  # a shell function: each of its commands has a limit
+        # A shell function: each of its commands has its own limit.
+        echo "=== $name (about ${limit} s, limits inside): $*" | tee -a "$LOG"
+        "$@" >>"$LOG" 2>&1
     else
+        echo "=== $name (limit ${limit} s): $*" | tee -a "$LOG"
         timeout "$limit" "$@" >>"$LOG" 2>&1
     fi
     echo "=== $name: exit $?, $((SECONDS - start)) s" | tee -a "$LOG"
