@@ -68,6 +68,8 @@ def _code_of(value):
     if isinstance(value, Real):
         if np.isnan(value):
             return UNSCORED
+        if not np.isfinite(value):
+            return None
         if value != int(value):
             return None
         code = int(value)
