@@ -303,3 +303,235 @@ def test_annotations_per_bout_and_per_epoch():
     assert bouts.onset.tolist() == [60, 120, 150, 180]
     assert bouts.duration.tolist() == [60, 30, 30, 30]
     assert len(to_annotations(hyp, merge=False)) == 5
+
+
+# -- exports and readers ------------------------------------------------------------
+
+NIGHT = np.array([U, W, W, N1, N2, N2, N3, N3, N2, W, R, R, U, N2, W, W])
+
+
+@pytest.mark.parametrize("merge", [True, False])
+def test_edf_annotations_read_back_by_mne(tmp_path, merge):
+    import mne
+
+    from skdreamy.report import write_edf_annotations
+
+    path = write_edf_annotations(tmp_path / "night.edf", NIGHT, start=90, merge=merge)
+    annotations = mne.read_annotations(path)
+    assert len(annotations) == (11 if merge else len(NIGHT))
+    texts = {0: "W", 1: "1", 2: "2", 3: "3", 4: "R", U: "?"}
+    expanded = [
+        text
+        for _onset, duration, text in zip(
+            annotations.onset,
+            annotations.duration,
+            annotations.description,
+            strict=True,
+        )
+        for _ in range(round(duration / 30))
+    ]
+    assert expanded == [f"Sleep stage {texts[c]}" for c in NIGHT.tolist()]
+    assert annotations.onset[0] == 90
+
+
+@pytest.mark.parametrize("suffix", [".edf", ".tsv", ".csv", ".txt"])
+def test_exports_read_back_to_the_same_hypnogram(tmp_path, suffix):
+    from skdreamy.datasets import read_hypnogram
+    from skdreamy.report import (
+        write_edf_annotations,
+        write_events_tsv,
+        write_hypnogram_csv,
+    )
+
+    rng = np.random.default_rng(3)
+    proba = rng.dirichlet(np.ones(5), size=len(NIGHT))
+    proba[NIGHT == U] = np.nan
+    path = tmp_path / f"night{suffix}"
+    if suffix == ".edf":
+        write_edf_annotations(path, NIGHT, start=30)
+    elif suffix == ".tsv":
+        write_events_tsv(path, NIGHT, proba=proba, start=30)
+    elif suffix == ".csv":
+        write_hypnogram_csv(path, NIGHT, proba=proba, onsets=30 + 30 * np.arange(16))
+    else:
+        np.savetxt(path, NIGHT)  # YASA's and numpy's way: "2.000000e+00" lines
+    night = read_hypnogram(path)
+    assert night.y.tolist() == NIGHT.tolist()
+    if suffix != ".txt":
+        np.testing.assert_allclose(night.onsets, 30 + 30 * np.arange(len(NIGHT)))
+    if suffix in (".tsv", ".csv"):
+        np.testing.assert_allclose(night.proba, proba, atol=1e-6)
+        assert night.classes.tolist() == ["W", "N1", "N2", "N3", "REM"]
+
+
+def test_bids_events_file_and_sidecar(tmp_path):
+    import json
+
+    from skdreamy.report import write_events_tsv
+
+    paths = write_events_tsv(tmp_path / "sub-01_task-sleep_events.tsv", [0, 2, U])
+    lines = paths["tsv"].read_text().splitlines()
+    assert lines[0].split("\t") == ["onset", "duration", "trial_type"]
+    assert lines[3].split("\t") == ["60", "30", "n/a"]
+    sidecar = json.loads(paths["json"].read_text())
+    assert sidecar["onset"]["Units"] == "s"
+    assert "REM" in sidecar["trial_type"]["Levels"]
+
+
+def test_text_hypnogram_names_codes_and_comments(tmp_path):
+    from skdreamy.datasets import read_hypnogram
+
+    path = tmp_path / "hypno.txt"
+    path.write_text("# scored by A.B.\nW\nN1\n2\nR\n?\n-2\nrem\n\n")
+    night = read_hypnogram(path, epoch_duration=20)
+    assert night.y.tolist() == [0, 1, 2, 4, -1, -1, 4]
+    assert night.onsets.tolist() == [0, 20, 40, 60, 80, 100, 120]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("W\nN1\nS4\n", r"hypno.txt, line 3: unknown stage 'S4'"),
+        ("W\n\nN2\n", r"hypno.txt, line 2: empty line"),
+        ("0\n7\n", r"line 2: unknown stage '7'"),
+        ("\n", "no stage"),
+    ],
+)
+def test_text_hypnogram_errors_name_the_line(tmp_path, text, message):
+    from skdreamy.datasets import read_hypnogram
+
+    path = tmp_path / "hypno.txt"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        read_hypnogram(path)
+
+
+def test_csv_and_tsv_errors_name_the_line(tmp_path):
+    from skdreamy.datasets import read_hypnogram
+
+    csv_path = tmp_path / "night.csv"
+    csv_path.write_text("onset_s,stage,quality\n0,W,ok\n30,N7,ok\n")
+    with pytest.raises(ValueError, match=r"night.csv, line 3: unknown stage 'N7'"):
+        read_hypnogram(csv_path)
+    csv_path.write_text("time,label\n0,W\n")
+    with pytest.raises(
+        ValueError, match=r"lacks the column\(s\) \['onset_s', 'stage'\]"
+    ):
+        read_hypnogram(csv_path)
+    tsv_path = tmp_path / "events.tsv"
+    tsv_path.write_text("onset\tduration\ttrial_type\n0\t30\tW\n30\t30\tdeep\n")
+    with pytest.raises(ValueError, match=r"events.tsv, line 3: unknown stage 'deep'"):
+        read_hypnogram(tsv_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_hypnogram(tmp_path / "missing.txt")
+
+
+def test_writers_refuse_bad_input_and_write_nothing(tmp_path):
+    from skdreamy.report import (
+        write_edf_annotations,
+        write_events_tsv,
+        write_hypnogram_csv,
+        write_statistics,
+    )
+
+    with pytest.raises(ValueError, match="unknown stage 9"):
+        write_edf_annotations(tmp_path / "a.edf", [0, 9])
+    with pytest.raises(ValueError, match="one row per epoch"):
+        write_events_tsv(tmp_path / "a.tsv", [0, 2], proba=[[1, 0, 0, 0, 0]])
+    with pytest.raises(ValueError, match="non-empty"):
+        write_hypnogram_csv(tmp_path / "a.csv", [])
+    with pytest.raises(TypeError):
+        write_statistics(tmp_path / "a.json", {"predicted": {"TST": object()}})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_night_statistics_refuse_mismatched_lengths():
+    from skdreamy.report import night_statistics
+
+    with pytest.raises(ValueError, match="expert has 2 epochs but the hypnogram 3"):
+        night_statistics([0, 2, 2], expert=[0, 2])
+    with pytest.raises(ValueError, match="proba has 1 rows"):
+        night_statistics([0, 2, 2], proba=[[1, 0, 0, 0, 0]])
+    with pytest.raises(ValueError, match="sums to"):
+        night_statistics([0, 2], proba=[[1, 0, 0, 0, 0], [0.5, 0, 0, 0, 0]])
+
+
+def test_statistics_files(tmp_path):
+    import json
+
+    from skdreamy.report import night_statistics, write_statistics
+
+    stats = night_statistics(
+        NIGHT, proba=np.eye(5)[np.maximum(NIGHT, 0)], expert=np.roll(NIGHT, 1)
+    )
+    paths = write_statistics(tmp_path / "n.statistics.json", stats, title="night 7")
+    data = json.loads(paths["json"].read_text())
+    assert set(data) >= {"predicted", "expected", "expert", "difference", "confidence"}
+    assert data["predicted"]["TST"] == sleep_statistics(NIGHT)["TST"]
+    assert data["predicted"]["Lat_N3_SO"] == pytest.approx(1.5)
+    assert np.sum(data["transitions"]["counts"]) == 12
+    markdown = paths["markdown"].read_text()
+    assert markdown.startswith("# night 7")
+    assert "| TST (min) |" in markdown and "expert" in markdown
+
+
+def test_report_with_statistics_agreement(tmp_path):
+    import json
+
+    from skdreamy.metrics import sleep_scores
+    from skdreamy.report import write_report
+
+    y_true = np.tile([0, 1, 2, 2, 3, 4, 0], 3)
+    y_pred = np.tile([0, 2, 2, 2, 3, 4, 4], 3)
+    nights = np.repeat([0, 1, 2], 7)
+    agreement = statistics_agreement(y_true, y_pred, nights=nights)
+    paths = write_report(
+        tmp_path,
+        sleep_scores(y_true, y_pred),
+        y_true,
+        y_pred,
+        extra={"command": "skdreamy evaluate --data x", "subjects": ["a", "b"]},
+        agreement=agreement,
+    )
+    report = json.loads(paths["json"].read_text())
+    assert report["statistics_agreement"]["summary"]["TST"]["bias"] == 0.5
+    assert report["statistics_agreement"]["summary"]["TST"]["sd"] == 0.0
+    assert len(report["statistics_agreement"]["per_night"]) == 3
+    markdown = paths["markdown"].read_text()
+    assert "| WASO (min) | 3 |" in markdown
+    assert "- **command**: skdreamy evaluate --data x" in markdown
+    assert paths["statistics_agreement"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cross_validation_compares_statistics_per_fold():
+    from sklearn.dummy import DummyClassifier
+    from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+    from skdreamy.metrics import cross_validate_stages
+
+    y = np.tile([0, 1, 2, 2, 3, 4, 2, 0], 4)
+    X = np.zeros((len(y), 1))
+    nights = np.repeat([0, 1, 2, 3], 8)
+    result = cross_validate_stages(
+        DummyClassifier(), X, y, groups=nights, cv=GroupKFold(2), nights=nights
+    )
+    agreement = result.statistics_agreement
+    assert agreement.nights == [0, 1, 2, 3]
+    # the prior's most frequent stage (N2) everywhere: TST is the whole night
+    np.testing.assert_allclose(agreement.pred["TST"], 4.0)
+    np.testing.assert_allclose(agreement.diff["TST"], 4.0 - 3.0)
+    for fold in result.fold_scores:
+        assert fold["statistics_agreement"]["TST"]["n_nights"] == 2
+        assert fold["statistics_agreement"]["TST"]["bias"] == pytest.approx(1.0)
+    stratified = cross_validate_stages(
+        DummyClassifier(), X, y, cv=StratifiedKFold(2), nights=nights
+    )
+    for fold, test in zip(stratified.fold_scores, stratified.test_indices, strict=True):
+        whole = [
+            n for n in range(4) if np.isin(np.flatnonzero(nights == n), test).all()
+        ]
+        if whole:
+            assert fold["statistics_agreement"]["TST"]["n_nights"] == len(whole)
+        else:
+            assert fold["statistics_agreement"] is None
+    assert stratified.statistics_agreement.summary["TST"]["n_nights"] == 4
