@@ -8,6 +8,7 @@ Every function draws with matplotlib (any backend, Agg included), returns the
 shows it; close figures you no longer need with ``plt.close(fig)``.
 """
 
+import os
 from collections.abc import Mapping
 from numbers import Real
 from pathlib import Path
@@ -16,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+from sklearn.utils._param_validation import validate_params
 
 from ._io import atomic_open
 from ._stages import STAGE_CODES, STAGE_NAMES, stage_name
@@ -251,6 +253,7 @@ def plot_hypnogram(
     return _finish(fig, path)
 
 
+@validate_params({"statistics": [dict]}, prefer_skip_nested_validation=True)
 def key_figures_text(statistics):
     """TST, SE, WASO and SOL in one line, e.g. for a figure or the console.
 
@@ -560,6 +563,14 @@ def plot_probabilities(
     return _finish(fig, path)
 
 
+@validate_params(
+    {
+        "agreement": [dict],
+        "statistics": [list, tuple, None],
+        "path": [str, os.PathLike, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_statistics_agreement(agreement, *, statistics=None, path=None):
     """Bland-Altman plots of sleep statistics: one panel per statistic.
 

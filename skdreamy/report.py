@@ -263,6 +263,7 @@ def write_report(
     return paths
 
 
+@validate_params({"agreement": [dict]}, prefer_skip_nested_validation=True)
 def agreement_json(agreement):
     """The agreement of :func:`~skdreamy.hypnogram.statistics_agreement` as
     JSON-ready data (NaN as None): the summary and the per-night values.
@@ -300,6 +301,7 @@ def _num(value, digits=2):
     return f"{value:.{digits}f}"
 
 
+@validate_params({"agreement": [dict]}, prefer_skip_nested_validation=True)
 def agreement_table(agreement):
     """A Markdown table of the Bland-Altman summary of each statistic.
 

@@ -127,6 +127,15 @@ def test_wrong_types_raise_invalid_parameter_error():
         sleep_statistics([0, 1], epoch_duration=-30)
     with pytest.raises(InvalidParameterError):
         statistics_agreement([0], [0], statistics="TST")
+    from skdreamy.plotting import plot_statistics_agreement
+    from skdreamy.report import write_report, write_statistics
+
+    with pytest.raises(InvalidParameterError):
+        write_report("out", [0.5], [0], [0])
+    with pytest.raises(InvalidParameterError):
+        write_statistics(3, {})
+    with pytest.raises(InvalidParameterError):
+        plot_statistics_agreement([1, 2])
 
 
 @pytest.mark.parametrize(
