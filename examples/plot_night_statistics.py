@@ -85,9 +85,13 @@ print(f"epoch-wise: accuracy {result.scores['accuracy']:.2f}, "
 # that is 60 % N2 as 0.6 epochs of N2). Durations in minutes; definitions in
 # :func:`~skdreamy.hypnogram.sleep_statistics`.
 subjects = data.subjects.tolist()
-name = "dreams_spindles_excerpt4" if "dreams_spindles_excerpt4" in subjects else None
-night_id = subjects.index(name) if name else int(data.nights[-1])
+name = "dreams_spindles_excerpt4"
+if name in subjects:  # the first night of that subject
+    night_id = int(data.nights[data.groups == subjects.index(name)][0])
+else:
+    night_id = int(data.nights[-1])
 in_night = data.nights == night_id
+label = subjects[int(data.groups[in_night][0])]
 onsets = data.onsets[in_night]
 if np.isnan(onsets).any():
     onsets = 30.0 * np.arange(in_night.sum())
@@ -98,14 +102,14 @@ columns = {
     "predicted": sleep_statistics(staged.hypnogram),
     "expected": expected_statistics(staged.proba, classes=result.labels),
 }
-print(f"Night {subjects[night_id] if name else night_id}:\n")
-print(statistics_table(columns))
+print(f"Night {label}:\n")
+print(statistics_table(columns), end="\n\n")
 
 fig = plot_hypnogram(
     staged.hypnogram[staged.hypnogram >= 0],
     y_true=expert[staged.hypnogram >= 0],
     onsets=staged.onsets[staged.hypnogram >= 0],
-    title=subjects[night_id] if name else f"night {night_id}",
+    title=label,
     key_figures=columns["predicted"],
 )
 plt.show()
@@ -117,7 +121,7 @@ plt.show()
 # and the 95 % limits of agreement are bias +/- 1.96 SD. Six short excerpts
 # give wide limits: read them as a demonstration, not as a measure.
 agreement = result.statistics_agreement
-print(agreement_table(agreement))
+print(agreement_table(agreement), end="\n\n")
 fig = plot_statistics_agreement(agreement)
 plt.show()
 
