@@ -13,7 +13,6 @@ Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
 
 import argparse
 import contextlib
-import csv
 import os
 import signal
 import sys
@@ -193,8 +192,9 @@ def _evaluate(args):
     import numpy as np
     from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedKFold
 
+    from .hypnogram import statistics_agreement
     from .metrics import cross_validate_stages, sleep_scores
-    from .report import write_report
+    from .report import agreement_table, write_report
 
     data = _load_data(args)
     if args.model is not None:
@@ -203,6 +203,9 @@ def _evaluate(args):
         model = load(args.model)
         y_pred = model.predict(data.X)
         scores = sleep_scores(data.y, y_pred)
+        agreement = statistics_agreement(
+            data.y, y_pred, nights=data.nights, onsets=data.onsets
+        )
         extra = {"mode": "saved model", "model": str(args.model)}
         heading = f"Model {args.model} on {len(data.y)} epochs:"
     else:
@@ -226,8 +229,11 @@ def _evaluate(args):
             groups=data.groups if args.cv == "subject" else None,
             cv=cv,
             progress=not args.quiet,
+            nights=data.nights,
+            onsets=data.onsets,
         )
         y_pred, scores = result.y_pred, result.scores
+        agreement = result.statistics_agreement
         extra = {
             "mode": f"{args.cv}-wise cross-validation",
             "cv": type(cv).__name__,
@@ -240,7 +246,13 @@ def _evaluate(args):
             f"{extra['mode']} ({extra['cv']}, {extra['n_folds']} folds), "
             "pooled over all epochs:"
         )
-    extra.update(data=str(args.data), subjects=[str(s) for s in data.subjects])
+    extra = {
+        "command": _command_line(args),
+        **extra,
+        "data": str(args.data),
+        "nights": [Path(f).name for f in data.files],
+        "subjects": [str(s) for s in data.subjects],
+    }
     if args.model is None:
         extra["settings"] = {
             "preset": args.preset,
@@ -249,21 +261,139 @@ def _evaluate(args):
             "batch_size": args.batch_size,
             "random_state": args.random_state,
         }
+    extra["versions"] = _versions()
     paths = write_report(
-        args.report, scores, data.y, y_pred, title="skdreamy evaluate", extra=extra
+        args.report,
+        scores,
+        data.y,
+        y_pred,
+        title="skdreamy evaluate",
+        extra=extra,
+        agreement=agreement,
     )
     _print_scores(args, scores, heading)
+    if not args.quiet:
+        print(
+            f"Sleep statistics, predicted against expert, over "
+            f"{len(agreement.nights)} night(s):\n\n{agreement_table(agreement)}\n"
+        )
     _say(args, f"Report written to {paths['json'].parent}/")
     return 0
 
 
-def _predict(args):
+def _command_line(args):
+    """The command as typed (``skdreamy evaluate --data ...``), for reports."""
+    import shlex
+
+    argv = getattr(args, "argv", None)
+    argv = sys.argv[1:] if argv is None else argv
+    return shlex.join(["skdreamy", *map(str, argv)])
+
+
+def _versions():
+    """Library versions and the Keras backend, as saved in model files."""
+    from .persistence import _environment
+
+    versions, backend = _environment()
+    return {**versions, "keras_backend": backend}
+
+
+def _output_format(args):
+    """--format, or the one --out's suffix names (CSV otherwise)."""
+    if args.format is not None:
+        return args.format
+    return {".edf": "edf", ".tsv": "tsv"}.get(args.out.suffix.lower(), "csv")
+
+
+def _write_night(args, result, onsets, y_true, *, night_name):
+    """Every output of ``predict``: computed first, then written (atomically).
+
+    Returns the paths written.
+    """
     import matplotlib.pyplot as plt
+
+    from .hypnogram import fill_gaps
+    from .plotting import (
+        key_figures_text,
+        plot_hypnogram,
+        plot_probabilities,
+        save_figure,
+    )
+    from .report import (
+        night_statistics,
+        write_edf_annotations,
+        write_events_tsv,
+        write_hypnogram_csv,
+        write_statistics,
+    )
+
+    classes, proba, valid = result.classes, result.proba, result.valid
+    night = fill_gaps(result.y_pred, onsets, proba=proba)
+    expert = None if y_true is None else fill_gaps(y_true, onsets).hypnogram
+    statistics = night_statistics(
+        night.hypnogram, proba=night.proba, classes=classes, expert=expert
+    )
+    predicted = statistics["predicted"]
+    fmt = _output_format(args)
+    figure_path = args.out.with_name(args.out.stem + ".png")
+    statistics_path = args.out.with_name(args.out.stem + ".statistics.json")
+
+    y_pred = result.y_pred[valid].astype(classes.dtype)
+    fig, axes = plt.subplots(
+        2, 1, figsize=(12, 6.5), sharex=True, height_ratios=(1, 1), layout="constrained"
+    )
+    plot_hypnogram(
+        y_pred,
+        y_true=None if y_true is None else y_true[valid],
+        onsets=onsets[valid],
+        title=night_name,
+        key_figures=predicted,
+        ax=axes[0],
+    )
+    axes[0].tick_params(labelbottom=True)  # time ticks on every panel
+    plot_probabilities(proba[valid], classes=classes, onsets=onsets[valid], ax=axes[1])
+
+    if fmt == "csv":
+        write_hypnogram_csv(
+            args.out,
+            result.y_pred,
+            proba=proba,
+            classes=classes,
+            onsets=onsets,
+            quality=result.reason,
+        )
+        written = [args.out]
+    elif fmt == "edf":
+        written = [write_edf_annotations(args.out, night.hypnogram, start=night.start)]
+    else:
+        paths = write_events_tsv(
+            args.out,
+            night.hypnogram,
+            proba=night.proba,
+            classes=classes,
+            start=night.start,
+        )
+        written = [paths["tsv"], paths["json"]]
+    save_figure(fig, figure_path)
+    plt.close(fig)
+    paths = write_statistics(statistics_path, statistics, title=night_name)
+    written += [figure_path, paths["json"], paths["markdown"]]
+    if not args.quiet:
+        line = f"{night_name}: {key_figures_text(predicted)}"
+        rem = predicted["%REM"]
+        line += f" · REM {rem:.0f} % of TST" if rem == rem else ""
+        confidence = statistics["confidence"]["mean_max_proba"]
+        line += f" · mean confidence {confidence:.2f}"
+        if expert is not None:
+            line += f" (expert: {key_figures_text(statistics['expert'])})"
+        print(line)
+    return written
+
+
+def _predict(args):
     import numpy as np
 
-    from ._stages import STAGE_NAMES, stage_name
     from .persistence import load
-    from .plotting import plot_hypnogram, plot_probabilities, save_figure
 
     y_true = None
     if args.npz is not None:
@@ -291,50 +421,19 @@ def _predict(args):
         result = stage(model, X, invalid=args.invalid)
     except ValueError as exc:  # say it with the option's name
         raise CLIError(str(exc).replace("invalid='mark'", "--invalid mark")) from exc
-    classes, proba = result.classes, result.proba
-    names = [stage_name(c) for c in classes]
-    columns = {name: None for name in STAGE_NAMES}  # W..REM first, in order
-    columns.update({name: None for name in names})
-
-    from ._io import atomic_open
-
-    with atomic_open(args.out, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["onset_s", "stage", *(f"p_{n}" for n in columns), "quality"])
-        for onset, label, row, reason in zip(
-            onsets, result.y_pred, proba, result.reason, strict=True
-        ):
-            if label is None:
-                writer.writerow([f"{onset:g}", "", *([""] * len(columns)), reason])
-                continue
-            by_name = dict(zip(names, row, strict=True))
-            writer.writerow(
-                [f"{onset:g}", stage_name(label)]
-                + [f"{by_name.get(n, 0.0):.6f}" for n in columns]
-                + [reason or "ok"]
-            )
-    valid = result.valid
-    y_pred = result.y_pred[valid].astype(classes.dtype)
-    figure_path = args.out.with_name(args.out.stem + ".png")
-    fig, axes = plt.subplots(
-        2, 1, figsize=(12, 6), sharex=True, height_ratios=(1, 1), layout="constrained"
+    outputs = _write_night(
+        args, result, onsets, y_true, night_name=(args.npz or args.edf).name
     )
-    plot_hypnogram(
-        y_pred,
-        y_true=None if y_true is None else y_true[valid],
-        onsets=onsets[valid],
-        ax=axes[0],
-    )
-    plot_probabilities(proba[valid], classes=classes, onsets=onsets[valid], ax=axes[1])
-    save_figure(fig, figure_path)
-    plt.close(fig)
     _say(
         args,
-        f"Staged {len(y_pred)} of {len(valid)} epochs: {args.out} and {figure_path}",
+        f"Staged {int(result.valid.sum())} of {len(result.valid)} epochs: "
+        + ", ".join(str(p) for p in outputs),
     )
     if y_true is not None:
         from .metrics import sleep_scores
 
+        valid = result.valid
+        y_pred = result.y_pred[valid].astype(result.classes.dtype)
         _print_scores(
             args, sleep_scores(y_true[valid], y_pred), "Against the hypnogram:"
         )
@@ -492,9 +591,12 @@ def build_parser():
     predict = sub.add_parser(
         "predict",
         help="stage one night with a saved model",
-        description="Stage one night: write a CSV (onset, stage, five "
-        "probabilities and a quality flag per epoch) and a PNG (hypnogram and "
-        "probabilities) next to it.",
+        description="Stage one night: write the hypnogram (--format: a CSV "
+        "with onset, stage, five probabilities and a quality flag per epoch; "
+        "EDF+ annotations; or a BIDS events TSV), and next to it a PNG "
+        "(hypnogram and probabilities) and the night's sleep statistics "
+        "(NAME.statistics.json and NAME.statistics.md). Prints one summary "
+        "line (TST, SE, WASO, SOL).",
     )
     predict.add_argument("--model", type=_existing_path, required=True)
     source = predict.add_mutually_exclusive_group(required=True)
@@ -518,7 +620,21 @@ def build_parser():
         help="epochs with NaN/inf: stop with an error (default), or mark them "
         "(and flat or clipped ones) in the CSV and stage the rest",
     )
-    predict.add_argument("--out", type=_writable_file, required=True, help="CSV file")
+    predict.add_argument(
+        "--out",
+        type=_writable_file,
+        required=True,
+        help="hypnogram file (the PNG and statistics go next to it)",
+    )
+    predict.add_argument(
+        "--format",
+        choices=("csv", "edf", "tsv"),
+        default=None,
+        help="hypnogram format: csv (skdreamy's per-epoch table), edf (EDF+ "
+        "annotations, 'Sleep stage W' ... as Sleep-EDF writes them) or tsv "
+        "(BIDS events: onset, duration, trial_type, probabilities) "
+        "(default: from the suffix of --out, else csv)",
+    )
     predict.add_argument("--quiet", action="store_true", help="no progress output")
     predict.set_defaults(func=_predict)
     return parser
@@ -565,6 +681,7 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     _preset_defaults(args)
     if getattr(args, "hypnogram", None) is not None and args.edf is None:
         parser.error("--hypnogram goes with --edf")

@@ -233,6 +233,41 @@ def _summary(values):
     return float(np.nanmean(values)), float(np.nanstd(values))
 
 
+def _fold_agreements(y, y_pred, nights, onsets, epoch_duration, splits, fold_scores):
+    """Statistics agreement of all nights, and of each fold's whole nights."""
+    from .hypnogram import statistics_agreement
+
+    nights = column_or_1d(nights)
+    onsets = None if onsets is None else np.asarray(onsets, dtype=float)
+
+    def agree(mask):
+        return statistics_agreement(
+            y[mask],
+            y_pred[mask],
+            nights=nights[mask],
+            onsets=None if onsets is None else onsets[mask],
+            epoch_duration=epoch_duration,
+        )
+
+    for scores, (_, test) in zip(fold_scores, splits, strict=True):
+        tested = np.zeros(len(y), dtype=bool)
+        tested[test] = True
+        whole = [n for n in np.unique(nights[test]) if tested[nights == n].all()]
+        mask = np.isin(nights, whole)
+        scores["statistics_agreement"] = (
+            {
+                name: {
+                    key: None if isinstance(v, float) and not np.isfinite(v) else v
+                    for key, v in summary.items()
+                }
+                for name, summary in agree(mask).summary.items()
+            }
+            if mask.any()
+            else None
+        )
+    return agree(np.ones(len(y), dtype=bool))
+
+
 def cross_validate_stages(
     estimator,
     X,
@@ -244,6 +279,9 @@ def cross_validate_stages(
     return_proba=False,
     n_jobs=None,
     progress=False,
+    nights=None,
+    onsets=None,
+    epoch_duration=30.0,
 ):
     """Cross-validate a sleep stager: out-of-fold predictions and their scores.
 
@@ -299,6 +337,17 @@ def cross_validate_stages(
         A callable is called after each fold as
         ``progress(fold, n_folds, fold_scores)`` with the 0-based fold index
         and that fold's entry of ``fold_scores``.
+    nights : array-like of shape (n_epochs,), default=None
+        Night of each epoch (epochs of a night in time order). With it the
+        sleep statistics of each night are compared between ``y`` and the
+        out-of-fold predictions
+        (:func:`skdreamy.hypnogram.statistics_agreement`): pooled over all
+        nights, and per fold over the nights that fold tests whole.
+    onsets : array-like of shape (n_epochs,), default=None
+        Start of each epoch in seconds, so that gaps in a night count as
+        unscored epochs in its statistics; ``None``: back to back.
+    epoch_duration : float, default=30.0
+        Epoch length in seconds, for the sleep statistics.
 
     Returns
     -------
@@ -326,6 +375,12 @@ def cross_validate_stages(
           and ``cohen_kappa`` (folds where kappa is undefined are skipped).
         - ``fit_time``, ``predict_time`` : ndarray of shape (n_folds,).
         - ``test_indices`` : list of ndarray, the test epochs of each fold.
+        - ``statistics_agreement`` : with ``nights``, the
+          :func:`~skdreamy.hypnogram.statistics_agreement` of all nights
+          (out-of-fold predictions against ``y``); each entry of
+          ``fold_scores`` then also holds ``"statistics_agreement"``: the
+          ``summary`` of the nights the fold tests whole (NaN as None; None
+          when it tests no whole night, as with stratified folds).
 
     Raises
     ------
@@ -362,7 +417,7 @@ def cross_validate_stages(
     True
     """
     y = column_or_1d(y, warn=True)
-    check_consistent_length(X, y, groups)
+    check_consistent_length(X, y, groups, nights, onsets)
     if groups is not None:
         groups = column_or_1d(groups)
     if return_proba and not hasattr(estimator, "predict_proba"):
@@ -454,7 +509,13 @@ def cross_validate_stages(
     summary = {
         name: _summary([s[name] for s in fold_scores]) for name in SUMMARY_SCORES
     }
+    agreement = None
+    if nights is not None:
+        agreement = _fold_agreements(
+            y, y_pred, nights, onsets, epoch_duration, splits, fold_scores
+        )
     return Bunch(
+        statistics_agreement=agreement,
         y_pred=y_pred,
         proba=proba,
         labels=labels,

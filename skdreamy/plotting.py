@@ -8,6 +8,7 @@ Every function draws with matplotlib (any backend, Agg included), returns the
 shows it; close figures you no longer need with ``plt.close(fig)``.
 """
 
+import os
 from collections.abc import Mapping
 from numbers import Real
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import ConfusionMatrixDisplay
+from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+from sklearn.utils._param_validation import validate_params
 
 from ._io import atomic_open
 from ._stages import STAGE_CODES, STAGE_NAMES, stage_name
@@ -141,7 +143,15 @@ def _post_steps(onsets, epoch_duration, values):
 
 
 def plot_hypnogram(
-    y_pred, *, y_true=None, onsets=None, epoch_duration=30, ax=None, path=None
+    y_pred,
+    *,
+    y_true=None,
+    onsets=None,
+    epoch_duration=30,
+    title=None,
+    key_figures=None,
+    ax=None,
+    path=None,
 ):
     """Plot a hypnogram: the sleep stage of each epoch over the night.
 
@@ -163,6 +173,11 @@ def plot_hypnogram(
         means back-to-back epochs from 0.
     epoch_duration : float, default=30
         Epoch length in seconds.
+    title : str, default=None
+        Title (e.g. the night's name), at the top left.
+    key_figures : dict, default=None
+        Sleep statistics (:func:`skdreamy.hypnogram.sleep_statistics`):
+        TST, SE, WASO and SOL are shown at the top right.
     ax : matplotlib.axes.Axes, default=None
         Axes to draw into; ``None`` makes a new figure.
     path : str or os.PathLike, default=None
@@ -172,7 +187,8 @@ def plot_hypnogram(
     -------
     fig : matplotlib.figure.Figure
         The figure; its axes hold one line for the stages, one for the REM
-        bars and, with ``y_true``, one for the expert stages (drawn first).
+        bars and, with ``y_true``, one for the expert stages (drawn first),
+        and a legend naming them.
 
     Raises
     ------
@@ -229,9 +245,47 @@ def plot_hypnogram(
     ax.set_xlabel("Time (h)")
     ax.set_ylabel("Sleep stage")
     ax.grid(axis="y", alpha=0.3)
-    if y_true is not None:
-        ax.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=3, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    if title is not None:
+        ax.set_title(str(title), loc="left")
+    if key_figures is not None:
+        ax.set_title(key_figures_text(key_figures), loc="right", fontsize="small")
     return _finish(fig, path)
+
+
+@validate_params({"statistics": [dict]}, prefer_skip_nested_validation=True)
+def key_figures_text(statistics):
+    """TST, SE, WASO and SOL in one line, e.g. for a figure or the console.
+
+    Parameters
+    ----------
+    statistics : dict
+        From :func:`skdreamy.hypnogram.sleep_statistics` (or
+        :func:`~skdreamy.hypnogram.expected_statistics`).
+
+    Returns
+    -------
+    text : str
+
+    Examples
+    --------
+    >>> from skdreamy.hypnogram import sleep_statistics
+    >>> from skdreamy.plotting import key_figures_text
+    >>> key_figures_text(sleep_statistics([0, 0, 2, 2, 2, 0, 4, 4]))
+    'TST 2.5 min · SE 62 % · WASO 0.5 min · SOL 1.0 min'
+    """
+
+    def minutes(key):
+        value = statistics.get(key)
+        if value is None or not np.isfinite(value):
+            return f"{key} -"
+        if value >= 120:
+            return f"{key} {value / 60:.1f} h"
+        return f"{key} {value:.1f} min"
+
+    se = statistics.get("SE")
+    se = "SE -" if se is None or not np.isfinite(se) else f"SE {100 * se:.0f} %"
+    return " · ".join([minutes("TST"), se, minutes("WASO"), minutes("SOL")])
 
 
 def plot_confusion_matrix(
@@ -252,7 +306,9 @@ def plot_confusion_matrix(
     normalize : {"true", "pred", "all"} or None, default="true"
         Divide by the row sums (``"true"``: each row shows the recall of its
         stage), the column sums, or the total; ``None`` shows epoch counts.
-        Rows or columns with no epochs show 0.
+        Rows or columns with no epochs show 0. Normalised cells also show
+        their epoch count in brackets, so that a row of few epochs is not
+        read as certain.
     labels : array-like of shape (n_labels,), default=None
         Label order; see :func:`~skdreamy.metrics.sleep_scores`.
     ax : matplotlib.axes.Axes, default=None
@@ -278,8 +334,8 @@ def plot_confusion_matrix(
     >>> fig = plot_confusion_matrix([0, 0, 2, 2, 4], [0, 2, 2, 2, 4])
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ['W', 'N1', 'N2', 'N3', 'REM']
-    >>> fig.axes[0].texts[0].get_text()  # W epochs scored W
-    '0.50'
+    >>> fig.axes[0].texts[0].get_text()  # W epochs scored W: fraction (count)
+    '0.50\\n(1)'
     >>> plt.close(fig)
     """
     if normalize not in ("true", "pred", "all", None):
@@ -302,6 +358,11 @@ def plot_confusion_matrix(
             values_format="d" if normalize is None else ".2f",
             ax=ax,
         )
+    if normalize is not None:  # the count beside each fraction
+        counts = confusion_matrix(y_true, y_pred, labels=labels)
+        for (i, j), text in np.ndenumerate(display.text_):
+            text.set_text(f"{text.get_text()}\n({counts[i, j]})")
+            text.set_fontsize("small")
     if _is_stage_set(labels):
         ax.set_xlabel("Predicted stage")
         ax.set_ylabel("True stage")
@@ -502,12 +563,101 @@ def plot_probabilities(
     return _finish(fig, path)
 
 
+@validate_params(
+    {
+        "agreement": [dict],
+        "statistics": [list, tuple, None],
+        "path": [str, os.PathLike, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def plot_statistics_agreement(agreement, *, statistics=None, path=None):
+    """Bland-Altman plots of sleep statistics: one panel per statistic.
+
+    Each night is a point: the difference between the two scorings
+    (predicted - expert) against their mean. Solid line: the bias (mean
+    difference); dashed lines: the 95 % limits of agreement (bias +/- 1.96
+    SD; drawn with two nights or more); dotted line: no difference.
+
+    Parameters
+    ----------
+    agreement : dict
+        As returned by :func:`skdreamy.hypnogram.statistics_agreement`.
+    statistics : list of str, default=None
+        Statistics to show (of ``agreement["statistics"]``); ``None``: all.
+    path : str or os.PathLike, default=None
+        Also save the figure there.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        One axes per statistic, titled with its name and unit.
+
+    Raises
+    ------
+    ValueError
+        If a statistic is not in ``agreement``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from skdreamy.hypnogram import statistics_agreement
+    >>> from skdreamy.plotting import plot_statistics_agreement
+    >>> agreement = statistics_agreement(
+    ...     [0, 2, 2, 0, 0, 2, 2, 2, 4], [0, 0, 2, 0, 2, 2, 2, 4, 4],
+    ...     nights=[1, 1, 1, 2, 2, 2, 3, 3, 3])
+    >>> fig = plot_statistics_agreement(agreement, statistics=["TST", "SE"])
+    >>> [ax.get_title() for ax in fig.axes]
+    ['TST (min)', 'SE (fraction)']
+    >>> plt.close(fig)
+    """
+    names = list(agreement["statistics"] if statistics is None else statistics)
+    unknown = [name for name in names if name not in agreement["statistics"]]
+    if unknown or not names:
+        raise ValueError(
+            f"statistics must be some of {list(agreement['statistics'])}, got "
+            f"{unknown or names}."
+        )
+    n_cols = min(4, len(names))
+    n_rows = -(-len(names) // n_cols)
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(3.4 * n_cols, 2.9 * n_rows),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax, name in zip(axes.flat[: len(names)], names, strict=True):
+        true = np.asarray(agreement["true"][name], dtype=float)
+        pred = np.asarray(agreement["pred"][name], dtype=float)
+        summary = agreement["summary"][name]
+        ax.axhline(0, color="0.5", lw=0.8, ls=":")
+        ax.scatter((true + pred) / 2, pred - true, s=18, color="k", zorder=3)
+        if np.isfinite(summary["bias"]):
+            ax.axhline(summary["bias"], color="C0", lw=1.2, label="bias")
+        if np.isfinite(summary["sd"]):
+            for key in ("loa_lower", "loa_upper"):
+                ax.axhline(summary[key], color="C0", lw=1, ls="--")
+        unit = "fraction" if name in ("SE", "SME") else (
+            "% of TST" if name.startswith("%") else (
+                "count" if name.startswith("N_") else "min"))  # fmt: skip
+        ax.set_title(f"{name} ({unit})")
+        ax.set_xlabel("mean of the two")
+        ax.set_ylabel("predicted - expert")
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    return _finish(fig, path)
+
+
 __all__ = [
     "HYPNOGRAM_ORDER",
     "STAGE_COLORS",
+    "key_figures_text",
     "plot_confusion_matrix",
     "plot_hypnogram",
     "plot_probabilities",
+    "plot_statistics_agreement",
     "plot_training_curves",
     "save_figure",
 ]

@@ -405,3 +405,114 @@ def test_console_entry_point_exits_with_the_status_of_main(monkeypatch):
     assert info.value.code == 2
     # (status 130 ends the process with os._exit: tests/test_interrupt.py runs
     # `python -m skdreamy`, which goes through run(), and checks it.)
+
+
+# -- the night: statistics, exports, agreement (issue 16) ------------------------
+
+
+@pytest.mark.slow
+def test_predict_writes_the_night_statistics(model, nights, tmp_path):
+    out = tmp_path / "night1.csv"
+    result = run_cli(
+        "predict", "--model", model, "--npz", nights / "night1.npz", "--out", out
+    )
+    assert result.returncode == 0, result.stderr
+    stats = json.loads((tmp_path / "night1.statistics.json").read_text())
+    assert set(stats) >= {"predicted", "expected", "confidence", "expert"}
+    rows = list(csv.DictReader(out.open()))
+    n_sleep = sum(r["stage"] != "W" for r in rows)
+    assert stats["predicted"]["TST"] == pytest.approx(n_sleep * 0.5)
+    assert stats["predicted"]["TIB"] == 20.0 and stats["expert"]["TIB"] == 20.0
+    assert 0 <= stats["confidence"]["mean_max_proba"] <= 1
+    markdown = (tmp_path / "night1.statistics.md").read_text()
+    assert markdown.startswith("# night1.npz") and "| TST (min) |" in markdown
+    summary = [line for line in result.stdout.splitlines() if "TST" in line]
+    assert len(summary) == 1 and summary[0].startswith("night1.npz: TST")
+    for key in ("SE", "WASO", "SOL"):
+        assert key in summary[0]
+    assert_png(tmp_path / "night1.png")
+
+
+@pytest.mark.slow
+def test_predict_edf_export_reads_back_with_mne(model, tmp_path):
+    import mne
+
+    x, y = make_sleep_epochs(6, random_state=1)
+    x[2, 100:200] = np.nan  # not staged: "Sleep stage ?" in the export
+    night = tmp_path / "gap.npz"
+    np.savez(night, x=x, y=y, subject="s9", channel="C3-A1")
+    common = ["predict", "--model", model, "--npz", night, "--invalid", "mark"]
+    as_csv = run_cli(*common, "--out", tmp_path / "a.csv", "--quiet")
+    assert as_csv.returncode == 0, as_csv.stderr
+    as_edf = run_cli(*common, "--out", tmp_path / "b.edf", "--quiet")
+    assert as_edf.returncode == 0, as_edf.stderr
+    annotations = mne.read_annotations(tmp_path / "b.edf")
+    from_edf = [
+        text.removeprefix("Sleep stage ")
+        for duration, text in zip(
+            annotations.duration, annotations.description, strict=True
+        )
+        for _ in range(round(duration / 30))
+    ]
+    names = {"W": "W", "N1": "1", "N2": "2", "N3": "3", "REM": "R", "": "?"}
+    from_csv = [names[r["stage"]] for r in csv.DictReader((tmp_path / "a.csv").open())]
+    assert from_edf == from_csv and from_edf[2] == "?"
+    assert (tmp_path / "b.statistics.json").exists()
+    as_tsv = run_cli(*common, "--out", tmp_path / "c.txt", "--format", "tsv")
+    assert as_tsv.returncode == 0, as_tsv.stderr
+    lines = (tmp_path / "c.txt").read_text().splitlines()
+    assert lines[0].startswith("onset\tduration\ttrial_type\tp_W")
+    assert lines[3].split("\t")[2] == "n/a"
+
+
+@pytest.mark.slow
+def test_predict_error_writes_nothing(model, tmp_path):
+    x, y = make_sleep_epochs(5, random_state=1)
+    x[1, 100:200] = np.nan
+    night = tmp_path / "in" / "gap.npz"
+    night.parent.mkdir()
+    np.savez(night, x=x, y=y, subject="s9", channel="C3-A1")
+    out = tmp_path / "out"
+    out.mkdir()
+    refused = run_cli(
+        "predict", "--model", model, "--npz", night, "--out", out / "a.edf"
+    )
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_evaluate_writes_the_statistics_agreement(model, nights, tmp_path):
+    result = run_cli(
+        "evaluate", "--data", nights, "--model", model, "--report", tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    agreement = report["statistics_agreement"]
+    assert [n["night"] for n in agreement["per_night"]] == [0, 1, 2]
+    tst = agreement["summary"]["TST"]
+    diffs = [n["TST"]["diff"] for n in agreement["per_night"]]
+    assert tst["bias"] == pytest.approx(np.mean(diffs))
+    assert tst["n_nights"] == 3
+    assert report["command"].startswith("skdreamy evaluate --data")
+    assert report["nights"] == ["night0.npz", "night1.npz", "night2.npz"]
+    assert "keras" in report["versions"]
+    markdown = (tmp_path / "report.md").read_text()
+    assert "## Sleep statistics: predicted against expert" in markdown
+    assert "| TST (min) | 3 |" in markdown and "## What was evaluated" in markdown
+    assert_png(tmp_path / "statistics_agreement.png")
+    assert "95 % limits" in result.stdout
+
+
+@pytest.mark.slow
+def test_cross_validation_report_has_statistics_per_fold(nights, tmp_path):
+    result = run_cli(
+        "evaluate", "--data", nights, "--folds", "2", "--report", tmp_path, *TINY
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    per_fold = [f["statistics_agreement"] for f in report["fold_scores"]]
+    # leave-one-subject-out: subject s1 has two nights, s2 one
+    assert sorted(f["TST"]["n_nights"] for f in per_fold) == [1, 2]
+    assert report["statistics_agreement"]["summary"]["TST"]["n_nights"] == 3
+    assert "### Folds" in (tmp_path / "report.md").read_text()

@@ -64,7 +64,8 @@ def test_hypnogram_levels_and_axes(tmp_path):
     assert np.all(np.isnan(rem_y[Y_PRED != 4]))
     assert np.all(rem_y[Y_PRED == 4] == LEVEL[4])
     assert matplotlib.colors.same_color(rem.get_color(), STAGE_COLORS["REM"])
-    assert ax.get_legend() is None
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["stage", "REM"]
     _assert_png(tmp_path / "hypnogram.png")
 
 
@@ -133,7 +134,7 @@ def test_confusion_matrix_normalized_rows(tmp_path):
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
     assert matrix[0, 0] == pytest.approx(2 / 3)  # W: 2 of 3 right
     assert len(ax.texts) == 25
-    assert ax.texts[0].get_text() == "0.67"
+    assert ax.texts[0].get_text() == "0.67\n(2)"  # fraction and epoch count
     _assert_png(tmp_path / "cm.png")
 
 
@@ -264,3 +265,46 @@ def test_probabilities_refuse_bad_input():
         plot_probabilities(np.full((3, 5), 2.0))
     with pytest.raises(ValueError, match="without NaN"):
         plot_probabilities(np.full((3, 5), np.nan))
+
+
+def test_hypnogram_title_and_key_figures():
+    from skdreamy.hypnogram import sleep_statistics
+
+    stats = sleep_statistics(Y_PRED)
+    fig = plot_hypnogram(Y_PRED, title="night 3", key_figures=stats)
+    ax = fig.axes[0]
+    assert ax.get_title(loc="left") == "night 3"
+    right = ax.get_title(loc="right")
+    for key in ("TST", "SE", "WASO", "SOL"):
+        assert key in right
+    assert f"TST {stats['TST']:.1f} min" in right
+    plt.close(fig)
+
+
+def test_statistics_agreement_panels(tmp_path):
+    from skdreamy.hypnogram import statistics_agreement
+    from skdreamy.plotting import plot_statistics_agreement
+
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 5, 60)
+    y_pred = np.where(rng.random(60) < 0.8, y_true, 0)
+    nights = np.repeat([0, 1, 2], 20)
+    agreement = statistics_agreement(y_true, y_pred, nights=nights)
+    fig = plot_statistics_agreement(agreement, path=tmp_path / "ba.png")
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == len(agreement.statistics) == 8
+    tst = visible[0]
+    assert tst.get_title() == "TST (min)"
+    points = tst.collections[0].get_offsets()
+    np.testing.assert_allclose(points[:, 1], agreement.diff["TST"])
+    np.testing.assert_allclose(
+        points[:, 0], (agreement.true["TST"] + agreement.pred["TST"]) / 2
+    )
+    levels = sorted(line.get_ydata()[0] for line in tst.lines)
+    summary = agreement.summary["TST"]
+    expected = sorted([0, summary["bias"], summary["loa_lower"], summary["loa_upper"]])
+    np.testing.assert_allclose(levels, expected)
+    _assert_png(tmp_path / "ba.png")
+    plt.close(fig)
+    with pytest.raises(ValueError, match="statistics must be some of"):
+        plot_statistics_agreement(agreement, statistics=["XYZ"])

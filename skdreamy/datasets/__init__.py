@@ -3,6 +3,7 @@
 from ._edf import read_night, read_recording
 from ._example_data import find_nights, load_example_nights
 from ._folder import load_folder
+from ._hypnogram import read_hypnogram
 from ._nights import load_nights
 from ._sleep_edf import load_sleep_edf
 from ._spectrograms import load_spectrograms
@@ -16,6 +17,7 @@ __all__ = [
     "load_sleep_edf",
     "load_spectrograms",
     "make_sleep_epochs",
+    "read_hypnogram",
     "read_night",
     "read_recording",
 ]
