@@ -26,8 +26,11 @@ out-of-fold predictions so that another script can rescore them::
      "fit_time": [...], "commit": str, "date": str, "description": str}
 
 Epochs are in the order of ``load_nights(data)`` (files sorted by name, epochs
-in time order). A line per (config, seed) is also appended to
-``<out>/summary.jsonl``; the Markdown table of means over seeds is printed.
+in time order). ``--vote accurate features`` rescores the saved
+probabilities of two configurations as their soft vote (what the
+``ensemble`` preset predicts) without training anything. A line per
+(config, seed) is also appended to ``<out>/summary.jsonl``; the Markdown
+table of means over seeds is printed.
 """
 
 import argparse
@@ -231,6 +234,42 @@ def score_one(name, description, make, seed, data, S):
 KEYS = ("accuracy", "f1_macro", "cohen_kappa")
 
 
+def soft_vote(out, first, second, weight=0.5):
+    """Rescore the saved out-of-fold probabilities of two configurations as
+    their soft vote, ``weight * first + (1 - weight) * second``, per seed that
+    both have: what ``VotingClassifier(voting="soft")`` over the two
+    pipelines predicts, since each member is fitted on the same training
+    epochs with the same seed. Returns summary records."""
+    from skdreamy.metrics import sleep_scores
+
+    records = []
+    for path in sorted(out.glob(f"{first}-seed*.json")):
+        seed = int(path.stem.rsplit("seed", 1)[1])
+        other = out / f"{second}-seed{seed}.json"
+        if not other.exists():
+            continue
+        a, b = json.loads(path.read_text()), json.loads(other.read_text())
+        assert a["y_true"] == b["y_true"] and a["labels"] == b["labels"]
+        proba = weight * np.array(a["proba"]) + (1 - weight) * np.array(b["proba"])
+        y = np.array(a["y_true"])
+        pred = np.array(a["labels"])[proba.argmax(axis=1)]
+        agree = np.array(a["label_agreement"]) == 1
+        records.append(
+            {
+                "config": f"vote({first},{second},{weight:g})",
+                "seed": seed,
+                "scores": {
+                    "all": sleep_scores(y, pred, labels=a["labels"]),
+                    "agreement_1": sleep_scores(
+                        y[agree], pred[agree], labels=a["labels"]
+                    ),
+                },
+                "seconds": a["seconds"] + b["seconds"],
+            }
+        )
+    return records
+
+
 def table(records):
     """Markdown rows: mean ± sd over seeds, all epochs and agreement == 1."""
     by_config = {}
@@ -272,11 +311,23 @@ def main(argv=None):
     parser.add_argument(
         "--table", action="store_true", help="print the table of --out and exit"
     )
+    parser.add_argument(
+        "--vote",
+        nargs=2,
+        metavar=("FIRST", "SECOND"),
+        help="rescore the soft vote of two configurations saved in --out",
+    )
+    parser.add_argument(
+        "--weight", type=float, default=0.5, help="FIRST's weight in --vote"
+    )
     args = parser.parse_args(argv)
     known = configs()
     if args.list:
         for name, (description, _) in known.items():
             print(f"{name}: {description}")
+        return 0
+    if args.vote:
+        print(table(soft_vote(args.out, *args.vote, weight=args.weight)))
         return 0
     if args.table:
         lines = (args.out / "summary.jsonl").read_text().splitlines()
