@@ -46,11 +46,14 @@ def center_epochs(X):
 
 def log_spectrum_features(X, shape=(51, 59)):
     """Per epoch: the mean log power of each 1-30 Hz row, absolute and relative
-    to the epoch's mean over 1-25 Hz (60 features; a band-power baseline)."""
-    log_power = np.log10(np.asarray(X).reshape(-1, *shape) + 1e-6).mean(axis=2)
-    absolute = log_power[:, 1:31]
-    relative = absolute - log_power[:, 1:26].mean(axis=1, keepdims=True)
-    return np.hstack([absolute, relative])
+    to the epoch's mean over 1-25 Hz (60 features; a band-power baseline).
+    The library's :class:`skdreamy.preprocessing.SpectralFeatures` with its
+    defaults, which ``make_pipeline(preset="features")`` uses."""
+    from skdreamy.preprocessing import SpectralFeatures
+
+    return SpectralFeatures(spectrogram_shape=tuple(shape)).fit_transform(
+        np.asarray(X).reshape(len(X), -1)
+    )
 
 
 def forest_classifier(seed):

@@ -12,6 +12,7 @@ __version__ = "0.1.0.dev0"
 
 _LAZY = {
     "EpochSpectrogram": ".preprocessing",
+    "SpectralFeatures": ".preprocessing",
     "SpectrogramScaler": ".preprocessing",
     "SleepStageCNNClassifier": ".classifier",
     "build_sleep_cnn": ".models",

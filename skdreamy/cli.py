@@ -60,6 +60,12 @@ def _writable_file(text):
     return path
 
 
+# The preset of train, evaluate and demo when --preset is left out: the best
+# measured leave-one-subject-out (benchmarks/README.md, "Presets"), where
+# make_pipeline() keeps the reference.
+DEFAULT_PRESET = "features"
+
+
 # -- shared steps ------------------------------------------------------------
 
 
@@ -68,51 +74,95 @@ def _say(args, message):
         print(message, file=sys.stderr, flush=True)
 
 
-def _classifier(args):
-    from .callbacks import ProgressBar
+def _cnn_prefixes(estimator):
+    """The ``set_params`` prefixes of the CNN classifiers in a pipeline
+    (``"classify__"``, or ``"vote__cnn__classify__"`` in the ensemble)."""
     from .classifier import SleepStageCNNClassifier
+
+    return [
+        f"{key}__"
+        for key, value in estimator.get_params().items()
+        if isinstance(value, SleepStageCNNClassifier)
+    ]
+
+
+def _cnn_settings(preset):
+    """The classifier settings of the preset's CNN, or None without one."""
     from .pipeline import PRESETS
 
-    return SleepStageCNNClassifier(
-        **{
-            **PRESETS[args.preset]["classifier"],
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "random_state": args.random_state,
-            "callbacks": [ProgressBar(disable=args.quiet)],
-        }
-    )
+    settings = PRESETS[preset]
+    for member in settings.get("members", (preset,)):
+        if PRESETS[member]["model"] == "cnn":
+            return PRESETS[member]["classifier"]
+    return None
 
 
 def _pipeline(args):
+    from .callbacks import ProgressBar
     from .pipeline import make_pipeline
 
-    return make_pipeline(
+    pipe = make_pipeline(
         preset=args.preset,
         raw=True,
-        n_per_class=args.n_per_class,
-        classifier=_classifier(args),
+        n_per_class="auto" if args.n_per_class is None else args.n_per_class,
         random_state=args.random_state,
     )
+    for prefix in _cnn_prefixes(pipe):
+        pipe.set_params(
+            **{
+                f"{prefix}epochs": args.epochs,
+                f"{prefix}batch_size": args.batch_size,
+                f"{prefix}callbacks": [ProgressBar(disable=args.quiet)],
+            }
+        )
+    return pipe
 
 
 def _preset_defaults(args):
-    """Fill --n-per-class and --epochs left out with the preset's values."""
+    """Fill --n-per-class and --epochs left out with the preset's values (left
+    None where the preset has no single value: no CNN, or an ensemble)."""
     from .pipeline import PRESETS
 
     if getattr(args, "preset", None) is None:
         return
-    settings = PRESETS[args.preset]
-    if args.n_per_class is None:
-        args.n_per_class = settings["n_per_class"]
-    if args.epochs is None:
-        args.epochs = settings["classifier"]["epochs"]
+    n_per_class = PRESETS[args.preset]["n_per_class"]
+    if args.n_per_class is None and isinstance(n_per_class, int):
+        args.n_per_class = n_per_class
+    cnn = _cnn_settings(args.preset)
+    if args.epochs is None and cnn is not None:
+        args.epochs = cnn["epochs"]
 
 
 def _without_progress(estimator):
     """Drop the progress-bar callback before the model is saved."""
-    estimator.set_params(classify__callbacks=None)
+    for prefix in _cnn_prefixes(estimator):
+        estimator.set_params(**{f"{prefix}callbacks": None})
     return estimator
+
+
+def _training_summary(args):
+    """How the pipeline trains, in words, for the progress messages."""
+    balance = (
+        "each stage balanced as the preset says"
+        if args.n_per_class is None
+        else f"balanced to {args.n_per_class} per stage"
+    )
+    if args.epochs is None:
+        return balance
+    return f"{balance}, {args.epochs} epochs"
+
+
+def _plot_curves(args, pipe, path):
+    """Training curves of the pipeline's (fitted) CNN; a note without one."""
+    from .plotting import plot_training_curves
+
+    vote = pipe.steps[-1][1]
+    if hasattr(vote, "named_estimators_"):
+        pipe = vote.named_estimators_.get("cnn")
+    if pipe is None or not hasattr(pipe.steps[-1][1], "history_"):
+        _say(args, f"No training curves: the {args.preset} preset has no CNN.")
+        return
+    plot_training_curves(pipe, path=path)
 
 
 def _load_data(args):
@@ -142,7 +192,6 @@ def _demo(args):
 
     from .datasets import make_sleep_epochs
     from .metrics import sleep_scores
-    from .plotting import plot_training_curves
     from .report import write_report
 
     X, y = make_sleep_epochs(args.n_epochs, random_state=args.random_state)
@@ -152,7 +201,7 @@ def _demo(args):
     _say(
         args,
         f"Training the {args.preset} pipeline on {len(y_train)} synthetic epochs "
-        f"(balanced to {args.n_per_class} per stage, {args.epochs} epochs); "
+        f"({_training_summary(args)}); "
         "synthetic data: these scores say nothing about real EEG.",
     )
     pipe = _pipeline(args).fit(X_train, y_train)
@@ -166,7 +215,7 @@ def _demo(args):
         title="skdreamy demo (synthetic EEG)",
         extra={"data": "synthetic (skdreamy.datasets.make_sleep_epochs)"},
     )
-    plot_training_curves(pipe, path=Path(args.report) / "training_curves.png")
+    _plot_curves(args, pipe, Path(args.report) / "training_curves.png")
     _print_scores(args, scores, f"Held-out synthetic epochs ({len(y_test)}):")
     _say(args, f"Report written to {paths['json'].parent}/")
     return 0
@@ -174,7 +223,6 @@ def _demo(args):
 
 def _train(args):
     from .persistence import save
-    from .plotting import plot_training_curves
 
     data = _load_data(args)
     pipe = _pipeline(args)
@@ -184,7 +232,7 @@ def _train(args):
     save(_without_progress(pipe), args.out)
     _say(args, f"Model saved to {args.out}")
     if args.curves is not None:
-        plot_training_curves(pipe, path=args.curves)
+        _plot_curves(args, pipe, args.curves)
     return 0
 
 
@@ -256,7 +304,7 @@ def _evaluate(args):
     if args.model is None:
         extra["settings"] = {
             "preset": args.preset,
-            "n_per_class": args.n_per_class,
+            "n_per_class": "auto" if args.n_per_class is None else args.n_per_class,
             "epochs": args.epochs,
             "batch_size": args.batch_size,
             "random_state": args.random_state,
@@ -450,14 +498,20 @@ def _add_common(parser):
 
 def _add_training(parser, *, n_per_class=None, epochs=None):
     group = parser.add_argument_group("training")
+    from .pipeline import PRESETS
+
     group.add_argument(
         "--preset",
-        choices=("reference", "accurate"),
-        default="reference",
-        help="pipeline settings (skdreamy.make_pipeline's preset): 'reference' "
-        "(min-max scaling, reference CNN, 1000 per stage, 25 epochs) or "
+        choices=tuple(PRESETS),
+        default=DEFAULT_PRESET,
+        help="pipeline settings (skdreamy.make_pipeline's preset; the user "
+        "guide's 'Presets' says which to use when): 'features' (spectral "
+        "features into a random forest; the best measured, seconds to "
+        "train), 'ensemble' (soft voting of 'accurate' and 'features'), "
         "'accurate' (log power standardised per frequency, compact CNN, 100 "
-        "per stage, 60 epochs) (default: reference)",
+        "per stage, 60 epochs) or 'reference' (min-max scaling, reference "
+        "CNN, 1000 per stage, 25 epochs; the slowest) "
+        f"(default: {DEFAULT_PRESET})",
     )
     group.add_argument(
         "--n-per-class",

@@ -13,7 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from benchmarks import accuracy, accuracy_context, backends, gpu_recipe, sleep_edf
+from benchmarks import (
+    accuracy,
+    accuracy_context,
+    backends,
+    gpu_recipe,
+    presets,
+    sleep_edf,
+)
 from skdreamy.datasets import make_sleep_epochs
 
 STAGE_TEXT = [
@@ -261,3 +268,37 @@ def test_gpu_recipes_are_the_presets():
     }
     assert gpu_recipe.recipe_params("reference") == {}
     assert gpu_recipe.recipe_params("gpu_fast_bf16")["precision"] == "mixed_bfloat16"
+def test_presets_saves_out_of_fold_predictions_and_rescores_a_vote(tmp_path):
+    from sklearn.utils import Bunch
+
+    from skdreamy import make_pipeline
+
+    X, y, groups = make_sleep_epochs(
+        90, n_subjects=3, return_groups=True, random_state=0
+    )
+    data = Bunch(
+        y=y,
+        groups=groups,
+        subjects=np.array(["a", "b", "c"]),
+        nights=groups,
+        files=["a.npz", "b.npz", "c.npz"],
+        onsets=np.arange(90) * 30.0,
+        label_agreement=np.where(np.arange(90) % 3 == 0, 0.67, 1.0),
+    )
+    S = accuracy.spectrograms(Bunch(X=X, y=y, groups=groups, nights=groups))[0]
+
+    def make(seed):
+        pipe = make_pipeline(preset="features", random_state=seed)
+        return pipe.set_params(classify__n_estimators=10)
+
+    record = presets.score_one("forest", "a forest", make, 0, data, S)
+    assert len(record["y_pred"]) == len(record["proba"]) == 90
+    assert sorted(set(record["fold"])) == [0, 1, 2]
+    assert record["subject"][:1] == ["a"] and record["file"][-1] == "c.npz"
+    agree = record["scores"]["agreement_1"]
+    assert int(np.sum(agree["confusion_matrix"])) == 60
+    (tmp_path / "forest-seed0.json").write_text(json.dumps(record))
+    # The vote of a configuration with itself is the configuration.
+    (vote,) = presets.soft_vote(tmp_path, "forest", "forest")
+    assert vote["scores"]["all"]["accuracy"] == record["scores"]["all"]["accuracy"]
+    assert "| forest | 1 |" in presets.table([record])

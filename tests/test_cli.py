@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from skdreamy.cli import DEFAULT_PRESET
 from skdreamy.datasets import make_sleep_epochs
 from tests._edf_files import scoring, write_hypnogram, write_psg
 
@@ -22,7 +23,8 @@ REPORT_KEYS = {
     "confusion_matrix",
     "n_epochs",
 }
-TINY = ["--epochs", "1", "--n-per-class", "10", "--quiet"]
+# A CNN preset, trained for one epoch (the default preset has no CNN).
+TINY = ["--preset", "accurate", "--epochs", "1", "--n-per-class", "10", "--quiet"]
 
 
 def run_cli(*args, cwd=None):
@@ -74,6 +76,8 @@ def test_demo_writes_a_report(tmp_path):
     report = tmp_path / "demo"
     result = run_cli(
         "demo",
+        "--preset",
+        "accurate",
         "--n-epochs",
         "100",
         "--n-per-class",
@@ -103,6 +107,27 @@ def test_train_saves_a_loadable_model(model, nights):
     assert pipe.predict(data.X[:7]).shape == (7,)
 
 
+def test_train_with_the_default_preset(nights, tmp_path):
+    from skdreamy import load
+    from skdreamy.datasets import load_nights
+
+    out = tmp_path / "default.skdreamy"
+    curves = tmp_path / "curves.png"
+    result = run_cli("train", "--data", nights, "--out", out, "--curves", curves)
+    assert result.returncode == 0, result.stderr
+    assert "no CNN" in result.stderr and not curves.exists()
+    pipe = load(out)
+    assert [name for name, _ in pipe.steps] == [
+        "spectrogram",
+        "features",
+        "balance",
+        "classify",
+    ]
+    assert pipe.get_params()["classify__random_state"] == 0  # --random-state
+    data = load_nights(nights)
+    assert pipe.predict_proba(data.X[:5]).shape == (5, 5)
+
+
 def test_train_with_the_accurate_preset(nights, tmp_path):
     from skdreamy import load
 
@@ -122,7 +147,12 @@ def test_preset_fills_the_options_left_out():
     from skdreamy.cli import _preset_defaults, build_parser
 
     parser = build_parser()
-    for preset, n_per_class, epochs in (("reference", 1000, 25), ("accurate", 100, 60)):
+    for preset, n_per_class, epochs in (
+        ("reference", 1000, 25),
+        ("accurate", 100, 60),
+        ("features", None, None),  # no CNN; no balancing (the preset's)
+        ("ensemble", None, 60),  # each member balances as its preset says
+    ):
         args = parser.parse_args(
             ["train", "--data", ".", "--out", "m", "--preset", preset]
         )
@@ -132,7 +162,22 @@ def test_preset_fills_the_options_left_out():
         ["evaluate", "--data", ".", "--report", "r", "--epochs", "2"]
     )
     _preset_defaults(args)
-    assert (args.preset, args.n_per_class, args.epochs) == ("reference", 1000, 2)
+    assert (args.preset, args.epochs) == (DEFAULT_PRESET, 2)
+
+
+def test_preset_choices_are_the_presets():
+    from skdreamy.cli import build_parser
+    from skdreamy.pipeline import PRESETS
+
+    parser = build_parser()
+    for preset in PRESETS:
+        args = parser.parse_args(
+            ["train", "--data", ".", "--out", "m", "--preset", preset]
+        )
+        assert args.preset == preset
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--data", ".", "--out", "m", "--preset", "nope"])
+    assert DEFAULT_PRESET in PRESETS
 
 
 def test_evaluate_saved_model(model, nights, tmp_path):

@@ -7,7 +7,12 @@ failures are listed with their reason.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdreamy import EpochSpectrogram, SleepStageCNNClassifier, SpectrogramScaler
+from skdreamy import (
+    EpochSpectrogram,
+    SleepStageCNNClassifier,
+    SpectralFeatures,
+    SpectrogramScaler,
+)
 
 
 def _expected_failures(estimator):
@@ -37,6 +42,17 @@ ESTIMATORS = [
     EpochSpectrogram(epoch_duration=None, sfreq=1.0, nperseg=2, noverlap=1),
     SpectrogramScaler(spectrogram_shape=None),
     SpectrogramScaler(spectrogram_shape=None, method="robust", per="frequency"),
+    # Every column of the generic test data is a frequency row.
+    SpectralFeatures(
+        spectrogram_shape=None, fmin=0.0, fmax=None, relative_band=(0.0, 1e9)
+    ),
+    SpectralFeatures(
+        spectrogram_shape=None,
+        fmin=0.0,
+        fmax=None,
+        relative_band=(0.0, 1e9),
+        bands=True,
+    ),
     SleepStageCNNClassifier(
         spectrogram_shape=None,
         architecture="compact",
