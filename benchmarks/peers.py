@@ -41,11 +41,13 @@ predictions of every seed; the table is printed and written to
 """
 
 import argparse
+import contextlib
 import json
 import os
 import tempfile
 import time
 import warnings
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -457,11 +459,11 @@ def score(data, runs):
     for run in runs:
         y_pred = np.asarray(run["y_pred"])
         every = sleep_scores(data.y, y_pred)
-        clear = sleep_scores(data.y[agree], y_pred[agree])
+        clear = sleep_scores(data.y[agree], y_pred[agree]) if agree.any() else {}
         out.append(
             {
                 "all": {k: every[k] for k in keys},
-                "agreement_1": {k: clear[k] for k in keys},
+                "agreement_1": {k: clear.get(k) for k in keys},
                 "per_class_f1": every["per_class_f1"],
             }
         )
@@ -469,7 +471,9 @@ def score(data, runs):
 
 
 def _stat(values):
-    values = np.asarray(values, dtype=float)
+    values = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    if np.isnan(values).all():
+        return "n/a"
     if len(values) == 1:
         return f"{values[0]:.3f}"
     return f"{values.mean():.3f} ± {values.std():.3f}"
@@ -550,6 +554,16 @@ def main(argv=None):
     out = args.out or C.RESULTS / f"peers-{time.strftime('%Y%m%d')}"
 
     info = C.header("peers: every peer on the same nights, folds and metrics")
+    for name in ("yasa", "lightgbm", "antropy", "mne", "torch"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            info["versions"][name] = metadata.version(name)
+    print(
+        "   peers    "
+        + ", ".join(
+            f"{k} {info['versions'].get(k)}" for k in ("yasa", "lightgbm", "mne")
+        ),
+        flush=True,
+    )
     data = load(folder)
     agree = np.asarray(data.label_agreement) == 1
     print(
