@@ -31,7 +31,8 @@ Two kinds of rows:
   ``yasa_rf``, YASA's features (clock-time features dropped) retrained with
   LightGBM (YASA's own hyper-parameters) and a RandomForest; ``chambon``,
   braindecode's ``SleepStagerChambon2018`` trained from scratch (braindecode
-  tutorial's recipe; in the ``--peers-python`` interpreter); and with
+  tutorial's recipe; in the ``--peers-python`` interpreter); ``majority``,
+  the training folds' most frequent stage (a floor); and with
   ``--skdreamy NAME ...`` skdreamy's presets (``skdreamy.pipeline.PRESETS``).
 
 Each row is written as JSON to ``--out`` (default
@@ -44,6 +45,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import tempfile
 import time
 import warnings
@@ -78,6 +80,10 @@ PEERS = {
     "yasa_rf": (
         "LOSO",
         "YASA features (no clock time) + RandomForest(300, min_samples_leaf=2)",
+    ),
+    "majority": (
+        "LOSO",
+        "baseline: the training folds' most frequent stage (always N2 here)",
     ),
     "chambon": (
         "LOSO",
@@ -311,6 +317,18 @@ def row_mne_rf(data, seeds, args):
     ], f"{F.shape[1]} features"
 
 
+def row_majority(data, seeds, args):
+    from sklearn.dummy import DummyClassifier
+
+    y_pred = loso_predict(
+        lambda **_: DummyClassifier(strategy="most_frequent"),
+        data.X[:, :1],
+        data.y,
+        data.groups,
+    )
+    return [{"seed": None, "y_pred": y_pred}], "deterministic: one run"
+
+
 def _yasa_trained(make):
     def row(data, seeds, args):
         F, names = yasa_features(data)
@@ -436,6 +454,28 @@ def row_skdreamy(preset):
     return row
 
 
+def saved_rows(paths, data):
+    """Rows of out-of-fold predictions saved by another script (``--oof``),
+    grouped by their ``config``."""
+    by_config = {}
+    for path in paths:
+        record = json.loads(Path(path).read_text())
+        y_pred = np.asarray(record["y_pred"])
+        if len(y_pred) != len(data.y) or (
+            "y_true" in record and not np.array_equal(record["y_true"], data.y)
+        ):
+            raise ValueError(f"{path}: its epochs are not those of the nights")
+        by_config.setdefault(record["config"], []).append(
+            {"seed": record.get("seed"), "y_pred": y_pred, "file": str(path)}
+        )
+
+    def row(runs):
+        files = sorted({Path(r["file"]).name for r in runs})
+        return lambda *_: (runs, "from " + ", ".join(files))
+
+    return {name: row(runs) for name, runs in by_config.items()}
+
+
 ROWS = {
     "yasa": row_yasa,
     "gssc": row_gssc,
@@ -443,6 +483,7 @@ ROWS = {
     "yasa_lgbm": _yasa_trained(yasa_lightgbm),
     "yasa_rf": _yasa_trained(_forest),
     "chambon": row_chambon,
+    "majority": row_majority,
 }
 
 
@@ -519,6 +560,16 @@ def main(argv=None):
         metavar="PRESET",
         help="also skdreamy presets (names of skdreamy.pipeline.PRESETS)",
     )
+    parser.add_argument(
+        "--oof",
+        nargs="*",
+        type=Path,
+        default=[],
+        metavar="JSON",
+        help="also score saved out-of-fold predictions: JSON files each holding "
+        '{"config": NAME, "seed": S, "y_pred": [...]} (optionally "y_true", '
+        "checked against the nights), one row per config",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument(
         "--peers-python",
@@ -577,6 +628,10 @@ def main(argv=None):
         (f"skdreamy {p}", "LOSO", f"make_pipeline(preset={p!r})", row_skdreamy(p))
         for p in args.skdreamy
     ]
+    jobs += [
+        (f"{name} (saved)", "LOSO", "out-of-fold predictions from files", run)
+        for name, run in saved_rows(args.oof, data).items()
+    ]
     records = []
     out.mkdir(parents=True, exist_ok=True)
     for name, kind, description, run in jobs:
@@ -599,7 +654,7 @@ def main(argv=None):
             ],
         }
         records.append(record)
-        path = out / f"{name.replace(' ', '-')}.json"
+        path = out / (re.sub(r"[^\w.]+", "-", name).strip("-") + ".json")
         path.write_text(json.dumps({**info, "result": record}, indent=1, default=str))
         print(f"   {table_row(record)}  ({seconds:.0f} s; {note})", flush=True)
     table = "\n".join([HEADER, *(table_row(r) for r in records)])

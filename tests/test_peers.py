@@ -56,13 +56,18 @@ def test_peers_run_end_to_end_and_skip_what_is_missing(tmp_path, monkeypatch):
             onset_s=np.arange(30) * 30,
             label_agreement=np.where(np.arange(30) % 3, 1.0, 0.67),
         )
+    y = peers.load(folder).y
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps({"config": "oracle", "seed": 0, "y_pred": y.tolist()}))
     out = tmp_path / "out"
     status = peers.main(
         ["--data", str(folder), "--peers", "mne_rf", "gssc", "chambon",
          "--seeds", "0", "1", "--out", str(out),
-         "--peers-python", str(tmp_path / "no-python")]
+         "--peers-python", str(tmp_path / "no-python"), "--oof", str(saved)]
     )  # fmt: skip
     assert status == 0
+    oracle = json.loads((out / "oracle-saved.json").read_text())["result"]
+    assert oracle["scores"][0]["all"]["accuracy"] == 1.0
     record = json.loads((out / "mne_rf.json").read_text())["result"]
     assert [run["seed"] for run in record["runs"]] == [0, 1]
     assert all(len(run["y_pred"]) == 90 for run in record["runs"])
@@ -79,3 +84,10 @@ def test_unknown_skdreamy_preset_is_refused(capsys):
         peers.main(["--skdreamy", "no-such-preset", "--peers"])
     assert exc.value.code == 2
     assert "no-such-preset" in capsys.readouterr().err
+
+
+def test_saved_predictions_of_other_epochs_are_refused(tmp_path):
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps({"config": "x", "seed": 0, "y_pred": [0, 1]}))
+    with pytest.raises(ValueError, match="not those of the nights"):
+        peers.saved_rows([saved], Bunch(y=np.zeros(3, dtype=int)))
