@@ -374,7 +374,12 @@ for night in np.unique(nights):
     rows = nights == night
     sig = filter_data(X[rows].reshape(-1), 100.0, None, 30.0, verbose=False)
     X[rows] = sig.reshape(-1, X.shape[1])
-X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+if args["scaling"] == "window":
+    X = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+else:  # each night standardised as a whole (keeps the epochs' relative power)
+    for night in np.unique(nights):
+        rows = nights == night
+        X[rows] = (X[rows] - X[rows].mean()) / X[rows].std()
 X = X[:, None, :].astype(np.float32)
 out = {}
 for seed in args["seeds"]:
@@ -417,7 +422,12 @@ def row_chambon(data, seeds, args):
         out = _run_child(
             python,
             _CHAMBON_CHILD,
-            {"data": str(path), "seeds": list(seeds), "epochs": args.chambon_epochs},
+            {
+                "data": str(path),
+                "seeds": list(seeds),
+                "epochs": args.chambon_epochs,
+                "scaling": args.chambon_scaling,
+            },
             timeout=6 * 3600,
         )
     runs = [
@@ -425,7 +435,7 @@ def row_chambon(data, seeds, args):
     ]
     note = (
         f"braindecode {out['braindecode']}, torch {out['torch']}, "
-        f"{args.chambon_epochs} epochs"
+        f"{args.chambon_epochs} epochs, {args.chambon_scaling} z-score"
     )
     return runs, note
 
@@ -583,6 +593,12 @@ def main(argv=None):
         default=10,
         help="training epochs of the Chambon network (default 10, the tutorial's)",
     )
+    parser.add_argument(
+        "--chambon-scaling",
+        choices=("window", "night"),
+        default="window",
+        help="z-score each 30-s window (default, the tutorial's) or each night",
+    )
     parser.add_argument("--out", type=Path, default=None, help="folder of the JSON")
     parser.add_argument("--list", action="store_true", help="list the rows")
     args = parser.parse_args(argv)
@@ -624,6 +640,16 @@ def main(argv=None):
         flush=True,
     )
     jobs = [(name, PEERS[name][0], PEERS[name][1], ROWS[name]) for name in args.peers]
+    if (args.chambon_epochs, args.chambon_scaling) != (10, "window"):
+        jobs = [  # another recipe: another row
+            (
+                f"{name} {args.chambon_epochs}ep {args.chambon_scaling}"
+                if name == "chambon"
+                else name,
+                *rest,
+            )
+            for name, *rest in jobs
+        ]
     jobs += [
         (f"skdreamy {p}", "LOSO", f"make_pipeline(preset={p!r})", row_skdreamy(p))
         for p in args.skdreamy
