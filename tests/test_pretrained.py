@@ -174,3 +174,15 @@ def test_cli_model_yasa_without_yasa_is_one_line(monkeypatch, nights, tmp_path, 
     assert main([*args, "--out", str(tmp_path / "a.csv")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "skdreamy[yasa]" in err[0]
+
+
+def test_model_option_takes_yasa_or_an_existing_file(nights, tmp_path, capsys):
+    from skdreamy.cli import build_parser
+
+    parser = build_parser()
+    common = ["--npz", str(nights / "night0.npz"), "--out", str(tmp_path / "a.csv")]
+    assert parser.parse_args(["predict", "--model", "yasa", *common]).model == "yasa"
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(["predict", "--model", str(tmp_path / "missing"), *common])
+    assert exc.value.code == 2
+    assert "does not exist" in capsys.readouterr().err
