@@ -580,6 +580,11 @@ def main(argv=None):
         '{"config": NAME, "seed": S, "y_pred": [...]} (optionally "y_true", '
         "checked against the nights), one row per config",
     )
+    parser.add_argument(
+        "--oof-prefix",
+        default="",
+        help="put before the config names of --oof rows (e.g. 'skdreamy ')",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument(
         "--peers-python",
@@ -655,7 +660,7 @@ def main(argv=None):
         for p in args.skdreamy
     ]
     jobs += [
-        (f"{name} (saved)", "LOSO", "out-of-fold predictions from files", run)
+        (f"{args.oof_prefix}{name}", "LOSO", "saved out-of-fold predictions", run)
         for name, run in saved_rows(args.oof, data).items()
     ]
     records = []

@@ -63,10 +63,11 @@ def test_peers_run_end_to_end_and_skip_what_is_missing(tmp_path, monkeypatch):
     status = peers.main(
         ["--data", str(folder), "--peers", "mne_rf", "gssc", "chambon",
          "--seeds", "0", "1", "--out", str(out),
-         "--peers-python", str(tmp_path / "no-python"), "--oof", str(saved)]
+         "--peers-python", str(tmp_path / "no-python"),
+         "--oof", str(saved), "--oof-prefix", "saved "]
     )  # fmt: skip
     assert status == 0
-    oracle = json.loads((out / "oracle-saved.json").read_text())["result"]
+    oracle = json.loads((out / "saved-oracle.json").read_text())["result"]
     assert oracle["scores"][0]["all"]["accuracy"] == 1.0
     record = json.loads((out / "mne_rf.json").read_text())["result"]
     assert [run["seed"] for run in record["runs"]] == [0, 1]
