@@ -136,6 +136,15 @@ class YasaStager(ClassifierMixin, BaseEstimator):
     def fit(self, X=None, y=None, **fit_params):
         """Refuse to train: YASA's classifier is pretrained.
 
+        Parameters
+        ----------
+        X : array-like, default=None
+            Ignored.
+        y : array-like, default=None
+            Ignored.
+        **fit_params : dict
+            Ignored.
+
         Raises
         ------
         NotImplementedError
