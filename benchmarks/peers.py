@@ -551,6 +551,13 @@ def table_row(record):
     )
 
 
+def _table_order(record):
+    """Pretrained rows first, then by mean accuracy, best first."""
+    scores = record.get("scores") or [{"all": {"accuracy": -1.0}}]
+    accuracy = np.mean([s["all"]["accuracy"] for s in scores])
+    return (record["kind"] != "pretrained", -accuracy, record["row"])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.peers", description=__doc__.splitlines()[0]
@@ -691,8 +698,9 @@ def main(argv=None):
     table = "\n".join([HEADER, *(table_row(r) for r in records)])
     print(f"\n{table}\n")
     # The folder's table: every row written there so far (runs add up).
-    every = [json.loads(p.read_text())["result"] for p in sorted(out.glob("*.json"))]
-    every.sort(key=lambda r: (r["kind"] != "pretrained", r["row"]))
+    every = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
+    every = [r["result"] for r in every if "result" in r]  # not a --json file
+    every.sort(key=_table_order)
     (out / "table.md").write_text(
         "\n".join([HEADER, *(table_row(r) for r in every)]) + "\n"
     )

@@ -60,6 +60,8 @@ def test_peers_run_end_to_end_and_skip_what_is_missing(tmp_path, monkeypatch):
     saved = tmp_path / "saved.json"
     saved.write_text(json.dumps({"config": "oracle", "seed": 0, "y_pred": y.tolist()}))
     out = tmp_path / "out"
+    out.mkdir()
+    (out / "all.json").write_text(json.dumps({"results": []}))  # a --json file
     status = peers.main(
         ["--data", str(folder), "--peers", "mne_rf", "gssc", "chambon",
          "--seeds", "0", "1", "--out", str(out),
@@ -78,6 +80,8 @@ def test_peers_run_end_to_end_and_skip_what_is_missing(tmp_path, monkeypatch):
         assert skipped["scores"] is None and "skipped" in skipped["note"]
     table = (out / "table.md").read_text()
     assert "| mne_rf | LOSO | 2 |" in table and "| gssc | pretrained | 0 |" in table
+    rows = [line.split(" | ")[0] for line in table.splitlines()[2:]]
+    assert rows == ["| gssc", "| saved oracle", "| mne_rf", "| chambon"]
 
 
 def test_unknown_skdreamy_preset_is_refused(capsys):
