@@ -29,6 +29,10 @@ class CLIError(Exception):
     """A user error reported as one line with exit status 2."""
 
 
+# --model NAME: pretrained stagers (skdreamy.pretrained) instead of a model file.
+_PRETRAINED = ("yasa",)
+
+
 # -- argument types --------------------------------------------------------
 
 
@@ -47,6 +51,13 @@ def _existing_path(text):
     if not path.exists():
         raise argparse.ArgumentTypeError(f"{text!r} does not exist")
     return path
+
+
+def _model_source(text):
+    """``--model``: a saved model file, or the name of a pretrained stager."""
+    if text in _PRETRAINED:
+        return text
+    return _existing_path(text)
 
 
 def _writable_file(text):
@@ -187,6 +198,33 @@ def _print_scores(args, scores, heading):
 # -- subcommands -------------------------------------------------------------
 
 
+def _open_model(source):
+    """The model of ``--model``: a pretrained stager by name, or a saved file."""
+    if source == "yasa":
+        from .pretrained import YasaStager, _import_yasa
+
+        try:
+            _import_yasa()  # fail before reading the nights, in one line
+        except ImportError as exc:
+            raise CLIError(str(exc)) from exc
+        return YasaStager()
+    from .persistence import load
+
+    return load(source)
+
+
+def _predict_by_night(model, data):
+    """Predict each night of ``data`` on its own, in order (models such as
+    YASA's use a night's context, so nights must not be staged as one)."""
+    import numpy as np
+
+    y_pred = np.empty(len(data.y), dtype=np.asarray(data.y).dtype)
+    for night in np.unique(data.nights):
+        rows = data.nights == night
+        y_pred[rows] = model.predict(data.X[rows])
+    return y_pred
+
+
 def _demo(args):
     from sklearn.model_selection import train_test_split
 
@@ -246,10 +284,8 @@ def _evaluate(args):
 
     data = _load_data(args)
     if args.model is not None:
-        from .persistence import load
-
-        model = load(args.model)
-        y_pred = model.predict(data.X)
+        model = _open_model(args.model)
+        y_pred = _predict_by_night(model, data)
         scores = sleep_scores(data.y, y_pred)
         agreement = statistics_agreement(
             data.y, y_pred, nights=data.nights, onsets=data.onsets
@@ -441,8 +477,6 @@ def _write_night(args, result, onsets, y_true, *, night_name):
 def _predict(args):
     import numpy as np
 
-    from .persistence import load
-
     y_true = None
     if args.npz is not None:
         from .datasets import load_nights
@@ -464,7 +498,7 @@ def _predict(args):
         X, onsets = night.X, night.onsets
     from .staging import stage
 
-    model = load(args.model)
+    model = _open_model(args.model)
     try:
         result = stage(model, X, invalid=args.invalid)
     except ValueError as exc:  # say it with the option's name
@@ -626,7 +660,13 @@ def build_parser():
         "on them: subject-wise (default) or stratified by stage.",
     )
     _add_data(evaluate)
-    evaluate.add_argument("--model", type=_existing_path, default=None)
+    evaluate.add_argument(
+        "--model",
+        type=_model_source,
+        default=None,
+        help="saved model file, or 'yasa' for YASA's pretrained EEG stager "
+        "(pip install 'skdreamy[yasa]'; each night staged whole)",
+    )
     evaluate.add_argument("--cv", choices=("subject", "stratified"), default="subject")
     evaluate.add_argument(
         "--folds",
@@ -652,7 +692,13 @@ def build_parser():
         "(NAME.statistics.json and NAME.statistics.md). Prints one summary "
         "line (TST, SE, WASO, SOL).",
     )
-    predict.add_argument("--model", type=_existing_path, required=True)
+    predict.add_argument(
+        "--model",
+        type=_model_source,
+        required=True,
+        help="saved model file, or 'yasa' for YASA's pretrained EEG stager "
+        "(pip install 'skdreamy[yasa]'; stage a whole night)",
+    )
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--edf", type=_existing_path, help="recording to stage")
     source.add_argument("--npz", type=_existing_path, help="a night in .npz format")
