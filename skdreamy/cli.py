@@ -7,7 +7,7 @@ Bad paths, unknown channels and malformed options end with exit status 2 and
 one line on stderr; set the environment variable ``SKDREAMY_DEBUG=1`` to see
 the full traceback instead.
 
-Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
+Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``, ``info``; see
 ``skdreamy <subcommand> --help``.
 """
 
@@ -116,6 +116,74 @@ def _without_progress(estimator):
     return estimator
 
 
+_MODEL_HELP = (
+    "model file saved by 'skdreamy train' or skdreamy.save. Opening it runs no "
+    "code from the file: only skdreamy, scikit-learn and imbalanced-learn "
+    "classes, JSON parameters, arrays and a Keras network in safe mode are "
+    "rebuilt; anything else is refused (see --trusted)"
+)
+_TRUSTED_HELP = (
+    "also open what a safe model file cannot hold: steps of your own, and "
+    "version-1 model files (pickles). This RUNS CODE FROM THE FILE: use it "
+    "only for a file whose origin you trust (that you or your team saved)"
+)
+
+
+def _add_model(parser, *, required):
+    parser.add_argument(
+        "--model", type=_existing_path, required=required, help=_MODEL_HELP
+    )
+    parser.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
+
+
+def _load_model(args):
+    """The fitted classifier or pipeline in --model (one line if it is not)."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from .persistence import load
+
+    model = load(args.model, trusted=args.trusted)
+    what = type(model).__name__
+    if not (hasattr(model, "predict") and hasattr(model, "predict_proba")):
+        raise CLIError(
+            f"{str(args.model)!r} holds a {what}, not a classifier or pipeline "
+            "that predicts sleep stages (save the fitted pipeline instead)"
+        )
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise CLIError(
+            f"{str(args.model)!r} holds an unfitted {what}: fit it before saving"
+        ) from None
+    return model
+
+
+def _training_nights(args, data):
+    """Warn when --data holds nights the --model was trained on."""
+    from .persistence import _night_fingerprints, read_metadata
+
+    card = read_metadata(args.model).get("model_card") or {}
+    trained = set((card.get("training_data") or {}).get("night_fingerprints") or [])
+    seen = _night_fingerprints(data.X, data.get("nights"))
+    overlap = [i for i, fingerprint in enumerate(seen) if fingerprint in trained]
+    if overlap:
+        files = data.get("files")
+        names = (
+            [Path(str(files[i])).name for i in overlap]
+            if files is not None and len(files) == len(seen)
+            else [f"night {i}" for i in overlap]
+        )
+        print(
+            f"skdreamy {args.command}: warning: {len(overlap)} of {len(seen)} "
+            f"night(s) in --data were used to train this model "
+            f"({', '.join(names)}): their scores are not a blind test.",
+            file=sys.stderr,
+            flush=True,
+        )
+    return len(overlap)
+
+
 def _load_data(args):
     from .datasets import load_folder
 
@@ -181,8 +249,20 @@ def _train(args):
     pipe = _pipeline(args)
     start = time.perf_counter()
     pipe.fit(data.X, data.y)
-    _say(args, f"Trained in {time.perf_counter() - start:.0f} s.")
-    save(_without_progress(pipe), args.out)
+    elapsed = time.perf_counter() - start
+    _say(args, f"Trained in {elapsed:.0f} s.")
+    if (
+        "channels" not in data
+        and data.files
+        and str(data.files[0]).endswith((".edf", ".EDF"))
+    ):
+        data.channel = args.channel
+    save(
+        _without_progress(pipe),
+        args.out,
+        training_data=data,
+        card={"preset": args.preset, "training_time_s": round(elapsed, 1)},
+    )
     _say(args, f"Model saved to {args.out}")
     if args.curves is not None:
         plot_training_curves(pipe, path=args.curves)
@@ -198,12 +278,15 @@ def _evaluate(args):
 
     data = _load_data(args)
     if args.model is not None:
-        from .persistence import load
-
-        model = load(args.model)
+        model = _load_model(args)
+        n_training_nights = _training_nights(args, data)
         y_pred = model.predict(data.X)
         scores = sleep_scores(data.y, y_pred)
-        extra = {"mode": "saved model", "model": str(args.model)}
+        extra = {
+            "mode": "saved model",
+            "model": str(args.model),
+            "training_nights_in_data": n_training_nights,
+        }
         heading = f"Model {args.model} on {len(data.y)} epochs:"
     else:
         n_subjects = len(np.unique(data.groups))
@@ -262,7 +345,6 @@ def _predict(args):
     import numpy as np
 
     from ._stages import STAGE_NAMES, stage_name
-    from .persistence import load
     from .plotting import plot_hypnogram, plot_probabilities, save_figure
 
     y_true = None
@@ -286,7 +368,7 @@ def _predict(args):
         X, onsets = night.X, night.onsets
     from .staging import stage
 
-    model = load(args.model)
+    model = _load_model(args)
     try:
         result = stage(model, X, invalid=args.invalid)
     except ValueError as exc:  # say it with the option's name
@@ -339,6 +421,97 @@ def _predict(args):
             args, sleep_scores(y_true[valid], y_pred), "Against the hypnogram:"
         )
     return 0
+
+
+def _info(args):
+    import json
+
+    from .persistence import read_metadata
+
+    meta = read_metadata(args.model)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+    else:
+        print(_describe_model(args.model, meta))
+    return 0
+
+
+def _describe_value(node):
+    """A parameter of the manifest's model tree, for people."""
+    if isinstance(node, list):
+        return "[" + ", ".join(_describe_value(v) for v in node) + "]"
+    if not isinstance(node, dict):
+        return repr(node)
+    if "__tuple__" in node:
+        return "(" + ", ".join(_describe_value(v) for v in node["__tuple__"]) + ")"
+    if "__estimator__" in node:
+        return f"{node['__estimator__']}(...)"
+    if "__numpy__" in node:
+        return repr(node.get("value"))
+    tags = [k for k in node if str(k).startswith("__")]
+    if tags:
+        return f"<{tags[0].strip('_')}>"
+    return (
+        "{" + ", ".join(f"{k!r}: {_describe_value(v)}" for k, v in node.items()) + "}"
+    )
+
+
+def _describe_estimator(node, indent="  "):
+    if not isinstance(node, dict) or "__estimator__" not in node:
+        return [f"{indent}{_describe_value(node)}"]
+    params = node.get("params") if isinstance(node.get("params"), dict) else {}
+    lines = [f"{indent}{node['__estimator__']}"]
+    for key, value in params.items():
+        if key == "steps" and isinstance(value, list):
+            for step in value:
+                pair = step.get("__tuple__") if isinstance(step, dict) else None
+                if isinstance(pair, list) and len(pair) == 2:
+                    lines.append(f"{indent}  step {pair[0]!r}:")
+                    lines.extend(_describe_estimator(pair[1], indent + "    "))
+        elif isinstance(value, dict) and "__estimator__" in value:
+            lines.append(f"{indent}  {key}:")
+            lines.extend(_describe_estimator(value, indent + "    "))
+        else:
+            lines.append(f"{indent}  {key} = {_describe_value(value)}")
+    return lines
+
+
+def _describe_model(path, meta):
+    """The text of ``skdreamy info``."""
+    version = meta.get("format_version")
+    lines = [f"{path}: skdreamy model file, format version {version}"]
+    if version == 1:
+        lines.append(
+            "  A version-1 file is a pickle: opening it runs code from the file. "
+            "Open it only if you trust its origin (--trusted, or "
+            "skdreamy.load(path, trusted=True)), then save it again."
+        )
+    lines.append(f"created: {meta.get('created')}")
+    lines.append(f"estimator: {meta.get('estimator')}")
+    lines.append(f"classes: {meta.get('classes')}")
+    versions = meta.get("versions") or {}
+    lines.append(f"Keras backend: {meta.get('keras_backend')}")
+    lines.append(
+        "versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+    )
+    if "model" in meta:
+        lines.append("structure:")
+        lines.extend(_describe_estimator(meta["model"]))
+    card = meta.get("model_card")
+    if isinstance(card, dict):
+        lines.append("model card:")
+        for key, value in card.items():
+            if key == "training_data" and isinstance(value, dict):
+                lines.append("  training data:")
+                for k, v in value.items():
+                    if k == "night_fingerprints" and isinstance(v, list):
+                        v = f"{len(v)} night(s), SHA-256 " + ", ".join(
+                            str(f)[:12] for f in v
+                        )
+                    lines.append(f"    {k}: {v}")
+            else:
+                lines.append(f"  {key}: {value}")
+    return "\n".join(lines)
 
 
 # -- parser ------------------------------------------------------------------
@@ -473,7 +646,7 @@ def build_parser():
         "on them: subject-wise (default) or stratified by stage.",
     )
     _add_data(evaluate)
-    evaluate.add_argument("--model", type=_existing_path, default=None)
+    _add_model(evaluate, required=False)
     evaluate.add_argument("--cv", choices=("subject", "stratified"), default="subject")
     evaluate.add_argument(
         "--folds",
@@ -496,7 +669,7 @@ def build_parser():
         "probabilities and a quality flag per epoch) and a PNG (hypnogram and "
         "probabilities) next to it.",
     )
-    predict.add_argument("--model", type=_existing_path, required=True)
+    _add_model(predict, required=True)
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--edf", type=_existing_path, help="recording to stage")
     source.add_argument("--npz", type=_existing_path, help="a night in .npz format")
@@ -521,6 +694,19 @@ def build_parser():
     predict.add_argument("--out", type=_writable_file, required=True, help="CSV file")
     predict.add_argument("--quiet", action="store_true", help="no progress output")
     predict.set_defaults(func=_predict)
+
+    info = sub.add_parser(
+        "info",
+        help="print a model file's versions, structure and model card",
+        description="Print what a model file says about itself (format "
+        "version, library versions, pipeline steps and their parameters, what "
+        "it was trained on, scores) without loading it: no Keras import, and "
+        "nothing in the file runs.",
+    )
+    info.add_argument("model", type=_existing_path, metavar="MODEL")
+    info.add_argument("--json", action="store_true", help="print the raw manifest")
+    info.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    info.set_defaults(func=_info)
     return parser
 
 
