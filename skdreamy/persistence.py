@@ -102,6 +102,9 @@ SKOPS_TYPES = frozenset(
         # scikit-learn estimators): the trees of scikit-learn's ensembles.
         "sklearn.tree._tree.Tree",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        # skdreamy's progress bar (a training callback: settings only, it
+        # drops its bar when saved), so that a pipeline trained with it opens.
+        "skdreamy.callbacks.ProgressBar",
     }
 )
 """Object types that :func:`load` lets :func:`skops.io.loads` rebuild."""

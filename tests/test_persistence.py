@@ -156,7 +156,7 @@ def test_every_preset_round_trips_bitwise(
     pipe.set_params(**{k: 1 for k in pipe.get_params() if k.endswith("__epochs")})
     pipe.fit(X[:150], y[:150])
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", ModelVersionWarning)
         loaded = load(save(pipe, tmp_path / f"{preset}.skdreamy"))
     np.testing.assert_array_equal(
         loaded.predict_proba(X[150:200]), pipe.predict_proba(X[150:200])
@@ -184,6 +184,22 @@ def test_tree_ensembles_are_saved_safely(model, spectrograms, tmp_path):
     )
     assert (
         read_metadata(path)["estimator"] == f"sklearn.ensemble.{type(model).__name__}"
+    )
+
+
+@pytest.mark.slow
+def test_pipeline_trained_with_a_progress_bar_opens_safely(raw_epochs, tmp_path):
+    from skdreamy.callbacks import ProgressBar
+
+    X, y, _ = raw_epochs
+    pipe = tiny_raw_pipeline()
+    pipe.set_params(classify__callbacks=[ProgressBar(disable=True, desc="fit")])
+    pipe.fit(X[:200], y[:200])
+    loaded = load(save(pipe, tmp_path / "m.skdreamy"))
+    (bar,) = loaded["classify"].callbacks
+    assert isinstance(bar, ProgressBar) and bar.desc == "fit"
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X[200:240]), pipe.predict_proba(X[200:240])
     )
 
 
