@@ -99,10 +99,10 @@ def _pipeline(args):
 
 def _preset_defaults(args):
     """Fill --n-per-class and --epochs left out with the preset's values."""
+    if getattr(args, "preset", None) is None:
+        return  # before the import: `skdreamy info` must not load Keras
     from .pipeline import PRESETS
 
-    if getattr(args, "preset", None) is None:
-        return
     settings = PRESETS[args.preset]
     if args.n_per_class is None:
         args.n_per_class = settings["n_per_class"]

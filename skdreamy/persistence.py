@@ -100,7 +100,6 @@ SKOPS_TYPES = frozenset(
     {
         # Types skops may rebuild beyond its own defaults (builtins, numpy,
         # scikit-learn estimators): the trees of scikit-learn's ensembles.
-        "sklearn.tree._tree.Tree",
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         # skdreamy's progress bar (a training callback: settings only, it
         # drops its bar when saved), so that a pipeline trained with it opens.
@@ -258,6 +257,7 @@ _TAGS = (
     "__skops__",
     "__estimator__",
     "__random_state__",
+    "__sklearn_tree__",
 )
 
 
@@ -271,12 +271,18 @@ def _is_opaque(value, keras_model):
     from sklearn.base import BaseEstimator
 
     return not (
-        value is None
+        _is_sklearn_tree(value)
+        or value is None
         or isinstance(value, bool | int | float | str | np.generic | np.ndarray)
         or (keras_model is not None and isinstance(value, keras_model))
         or isinstance(value, BaseEstimator)
         or type(value) in (list, tuple, dict)
     )
+
+
+def _is_sklearn_tree(value):
+    tree = sys.modules.get("sklearn.tree._tree")
+    return tree is not None and type(value) is tree.Tree
 
 
 class _Encoder:
@@ -334,6 +340,16 @@ class _Encoder:
 
             data = keras_model_to_bytes(value)
             return {"__keras__": self._member("networks", "keras", data)}
+        if _is_sklearn_tree(value):
+            _, (n_features, n_classes, n_outputs), state = value.__reduce__()
+            return {
+                "__sklearn_tree__": {
+                    "n_features": int(n_features),
+                    "n_classes": self.encode(np.asarray(n_classes), where),
+                    "n_outputs": int(n_outputs),
+                    "state": self.encode(dict(state), where),
+                }
+            }
         if isinstance(value, self.base_estimator):
             name = _class_name(type(value))
             if name.split(".")[0] in _SAFE_PACKAGES and not _is_safe_name(name):
@@ -479,6 +495,51 @@ class _Decoder:
                 f"is corrupt: {where} is not a random state ({exc})."
             ) from exc
         return random_state
+
+    def _sklearn_tree(self, node, where):
+        """A fitted scikit-learn tree from plain arrays, its links checked
+        (its C code follows them without bounds checks)."""
+        from sklearn.tree._tree import Tree
+
+        spec = node["__sklearn_tree__"]
+        if type(spec) is not dict:
+            raise self.fail(f"is corrupt: {where} is not a tree.")
+        spec = {k: self.decode(v, where) for k, v in spec.items()}
+        try:
+            state = spec["state"]
+            n_features, n_outputs = spec["n_features"], spec["n_outputs"]
+            nodes, count = state["nodes"], state["node_count"]
+            if not (
+                type(n_features) is int
+                and type(n_outputs) is int
+                and type(count) is int
+                and n_features > 0
+                and 0 < n_outputs == len(spec["n_classes"])
+                and isinstance(nodes, np.ndarray)
+                and nodes.shape == (count,)
+            ):
+                raise ValueError("inconsistent sizes")
+            left, right = nodes["left_child"], nodes["right_child"]
+            inner = left != -1
+            index = np.flatnonzero(inner)
+            # Children come after their parent (no cycle), inside the tree.
+            if not (
+                np.all((right != -1) == inner)
+                and np.all((left[inner] > index) & (left[inner] < count))
+                and np.all((right[inner] > index) & (right[inner] < count))
+                and np.all(
+                    (nodes["feature"][inner] >= 0)
+                    & (nodes["feature"][inner] < n_features)
+                )
+            ):
+                raise ValueError("a node links outside the tree")
+            tree = Tree(n_features, np.asarray(spec["n_classes"], np.intp), n_outputs)
+            tree.__setstate__(state)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise self.fail(
+                f"is corrupt: {where} is not a valid tree ({exc})."
+            ) from exc
+        return tree
 
     def _numpy(self, node, where):
         try:

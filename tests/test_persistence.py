@@ -203,6 +203,27 @@ def test_pipeline_trained_with_a_progress_bar_opens_safely(raw_epochs, tmp_path)
     )
 
 
+@pytest.mark.parametrize("link", [10**6, 0], ids=["outside", "cycle"])
+def test_tree_whose_nodes_link_outside_or_back_is_refused(spectrograms, tmp_path, link):
+    """sklearn's C code follows a tree's links unchecked: a crafted link would
+    read outside memory or loop forever."""
+    X, y, _ = spectrograms
+    forest = RandomForestClassifier(n_estimators=2, random_state=0)
+    path = save(forest.fit(X[:100, ::50], y[:100]), tmp_path / "forest.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    members = _members(payload)
+    tree = next(_nodes(manifest["model"], "__sklearn_tree__"))
+    member = tree["__sklearn_tree__"]["state"]["nodes"]["__array__"]
+    nodes = np.load(io.BytesIO(members[member]))
+    nodes["left_child"][0] = link
+    buffer = io.BytesIO()
+    np.save(buffer, nodes)
+    members[member] = buffer.getvalue()
+    _reseal(path, manifest, members)
+    with pytest.raises(ValueError, match=r"is not a valid tree .*links outside"):
+        load(path)
+
+
 def test_safe_classes_resolve_and_cover_the_shipped_estimators(
     fitted_pipeline, tmp_path
 ):
