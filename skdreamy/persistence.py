@@ -67,6 +67,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import HasMethods, validate_params
 
 from . import __version__
@@ -123,6 +124,9 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same model gives the same bytes
 # A zip inside a member (.keras, .skops) may declare at most this many times
 # its own size, plus a margin, as decompressed (a zip bomb declares more).
 _INNER_RATIO, _INNER_MARGIN = 100, 64 << 20
+
+# Dict types kept as such (named_estimators_ of an ensemble is a Bunch).
+_DICT_KINDS = {collections.OrderedDict: "OrderedDict", Bunch: "Bunch"}
 
 # Packages whose version is recorded; all but python are compared on load.
 _DISTRIBUTIONS = ("numpy", "scikit-learn", "imbalanced-learn", "keras", "scikeras")
@@ -277,6 +281,7 @@ def _is_opaque(value, keras_model):
         or (keras_model is not None and isinstance(value, keras_model))
         or isinstance(value, BaseEstimator)
         or type(value) in (list, tuple, dict)
+        or type(value) in _DICT_KINDS
     )
 
 
@@ -371,10 +376,11 @@ class _Encoder:
                 "has_gauss": int(has_gauss),
                 "cached_gaussian": float(gauss),
             }
-        if type(value) is collections.OrderedDict:
+        kind = _DICT_KINDS.get(type(value))
+        if kind is not None:  # OrderedDict, Bunch (e.g. named_estimators_)
             node = self.encode(dict(value), where)
             node = node if "__dict__" in node else {"__dict__": [*node.items()]}
-            return {**node, "ordered": True}
+            return {**node, "type": kind}
         if type(value) is dict:
             if all(type(k) is str and not k.startswith("__") for k in value):
                 return {k: self.encode(v, f"{where}[{k!r}]") for k, v in value.items()}
@@ -475,13 +481,22 @@ class _Decoder:
             type(p) is not list or len(p) != 2 for p in pairs
         ):
             raise self.fail(f"is corrupt: {where} is not a list of pairs.")
-        out = collections.OrderedDict() if node.get("ordered") is True else {}
+        kind = node.get("type", "dict")
+        if kind not in ("dict", *_DICT_KINDS.values()):
+            raise self.fail(f"is corrupt: {where} has an unknown type {kind!r}.")
+        out = {}
         for key, value in pairs:
             key = self.decode(key, where)
             try:
                 out[key] = self.decode(value, f"{where}[{key!r}]")
             except TypeError as exc:  # an unhashable key
                 raise self.fail(f"is corrupt: {where} has a key {key!r}.") from exc
+        if kind == "OrderedDict":
+            return collections.OrderedDict(out)
+        if kind == "Bunch":
+            if not all(type(k) is str for k in out):
+                raise self.fail(f"is corrupt: {where} has a key that is not text.")
+            return Bunch(**out)
         return out
 
     def _random_state(self, node, where):

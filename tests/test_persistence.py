@@ -203,6 +203,29 @@ def test_pipeline_trained_with_a_progress_bar_opens_safely(raw_epochs, tmp_path)
     )
 
 
+def test_soft_voting_ensemble_round_trips_safely(spectrograms, tmp_path):
+    """An ensemble's fitted members, their Bunch and label encoder (the shape
+    of an ensemble preset) need no trusted=True."""
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.utils import Bunch
+
+    X, y, _ = spectrograms
+    X = X[:, ::50]
+    vote = VotingClassifier(
+        [
+            ("linear", LogisticRegression(max_iter=500)),
+            ("forest", RandomForestClassifier(n_estimators=5, random_state=0)),
+        ],
+        voting="soft",
+    ).fit(X[:300], y[:300])
+    loaded = load(save(vote, tmp_path / "vote.skdreamy"))
+    assert type(loaded.named_estimators_) is Bunch
+    assert list(loaded.named_estimators_) == ["linear", "forest"]
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X[300:]), vote.predict_proba(X[300:])
+    )
+
+
 @pytest.mark.parametrize("link", [10**6, 0], ids=["outside", "cycle"])
 def test_tree_whose_nodes_link_outside_or_back_is_refused(spectrograms, tmp_path, link):
     """sklearn's C code follows a tree's links unchecked: a crafted link would
