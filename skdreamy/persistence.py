@@ -634,7 +634,13 @@ class _Decoder:
             raise self.fail(f"cannot be loaded here: {exc}.") from exc
         params = {k: self.decode(v, f"{where}.{k}") for k, v in params.items()}
         state = {k: self.decode(v, f"{where}.{k}") for k, v in state.items()}
-        if not all(k.isidentifier() for k in (*params, *state)):
+        # A fitted attribute never shadows a method or property of the class
+        # (a crafted file could otherwise replace ``predict``).
+        if not all(k.isidentifier() for k in (*params, *state)) or any(
+            callable(getattr(cls, k, None))
+            or isinstance(getattr(cls, k, None), property)
+            for k in state
+        ):
             raise self.fail(f"is corrupt: {where} has invalid attribute names.")
         try:
             estimator = cls(**params)
