@@ -713,6 +713,15 @@ def test_class_not_on_the_list_is_refused_by_name(small_model, tmp_path):
     assert not (tmp_path / "marker").exists()
 
 
+def test_fitted_attribute_may_not_replace_a_method(small_model, tmp_path):
+    path = save(small_model, tmp_path / "crafted.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    manifest["model"]["state"]["predict"] = manifest["model"]["state"]["classes_"]
+    _reseal(path, manifest, _members(payload))
+    with pytest.raises(ValueError, match=r"model has invalid attribute names"):
+        load(path)
+
+
 class AddOne(TransformerMixin, BaseEstimator):
     """A user's own pipeline step."""
 
