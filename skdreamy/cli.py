@@ -578,7 +578,7 @@ def _add_data(parser):
 def build_parser():
     """The argument parser of the ``skdreamy`` command.
 
-    One subparser per subcommand (``demo``, ``train``, ``evaluate``,
+    One subparser per subcommand (``demo``, ``train``, ``evaluate``, ``info``,
     ``predict``); ``skdreamy <subcommand> --help`` prints its help. Option
     types are checked while parsing: a missing input path, an output folder
     that does not exist or a count below 1 ends with argparse's usage message
