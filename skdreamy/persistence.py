@@ -339,7 +339,11 @@ class _Encoder:
                 return self._skops(value, where)
             buffer = io.BytesIO()
             np.save(buffer, value, allow_pickle=False)
-            return {"__array__": self._member("arrays", "npy", buffer.getvalue())}
+            return {
+                "__array__": self._member("arrays", "npy", buffer.getvalue()),
+                "shape": list(value.shape),
+                "dtype": str(value.dtype),
+            }
         if self.keras_model is not None and isinstance(value, self.keras_model):
             from ._compat import keras_model_to_bytes
 
@@ -572,12 +576,20 @@ class _Decoder:
     def _array(self, node, where):
         data = self.member(node, "__array__", "arrays")
         try:
-            return np.load(io.BytesIO(data), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
             # A pickle in place of an array, or a damaged .npy header.
             raise self.fail(
-                f"has a member {node['__array__']!r} that is not a plain array ({exc})."
+                f"has a member {node['__array__']!r} that is not a plain array "
+                f"({type(exc).__name__}: {exc})."
             ) from exc
+        if [*array.shape] != node.get("shape") or str(array.dtype) != node.get("dtype"):
+            raise self.fail(
+                f"is corrupt: its member {node['__array__']!r} holds a "
+                f"{array.dtype} array of shape {array.shape}; the manifest says "
+                f"{node.get('dtype')} {node.get('shape')}."
+            )
+        return array
 
     def _keras(self, node, where):
         data = self.member(node, "__keras__", "networks")

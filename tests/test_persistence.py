@@ -852,8 +852,8 @@ def test_fuzz_truncated_file_is_one_clear_error(tiny_file, tmp_path, data):
 def test_fuzz_flipped_bytes_are_one_clear_error(tiny_file, tmp_path, data):
     _, whole, _ = tiny_file
     damaged = bytearray(whole)
-    for _ in range(data.draw(st.integers(1, 3), label="flips")):
-        offset = data.draw(st.integers(0, len(whole) - 1), label="offset")
+    offsets = st.integers(0, len(whole) - 1)
+    for offset in data.draw(st.sets(offsets, min_size=1, max_size=3), label="at"):
         damaged[offset] ^= data.draw(st.integers(1, 255), label="xor mask")
     with pytest.raises(ValueError, match=r"fuzz\.skdreamy'"):
         _load_bytes(bytes(damaged), tmp_path)
@@ -903,7 +903,8 @@ def test_fuzz_damaged_members_resealed_never_raise_another_type(
         model = load(path)
     except ValueError as exc:
         assert "fuzz.skdreamy" in str(exc)
-    else:
+        return
+    with contextlib.suppress(ValueError):  # damaged values may be refused
         assert model.predict_proba(X).shape == pipe.predict_proba(X).shape
 
 
