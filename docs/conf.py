@@ -160,7 +160,7 @@ def _write_cli_help(app):
 
     from skdreamy.cli import build_parser
 
-    commands = ("demo", "train", "evaluate", "predict")
+    commands = ("demo", "train", "evaluate", "predict", "info")
     out = DOCS / "generated" / "cli"
     out.mkdir(parents=True, exist_ok=True)
     saved = {key: os.environ.get(key) for key in ("COLUMNS", "NO_COLOR")}

@@ -92,10 +92,11 @@ else:
 # The input is raw EEG, ``(n_epochs, 3000)`` in microvolts at 100 Hz, so the
 # pipeline starts with the spectrogram step (``raw=True``).
 # :func:`skdreamy.save` writes the fitted pipeline atomically, with the
-# versions of the libraries it was made with;
-# :func:`skdreamy.persistence.read_metadata` reads them back without loading
-# the model, and :func:`skdreamy.load` warns if they differ from the
-# installed ones. Load only files you trust: loading unpickles.
+# versions of the libraries it was made with and a model card (here, what it
+# was trained on); :func:`skdreamy.persistence.read_metadata` reads them back
+# without loading the model, and :func:`skdreamy.load` warns if they differ
+# from the installed ones. A model file holds data only: loading it runs no
+# code from the file (see the user guide, "Saving models").
 pipe = make_pipeline(
     raw=True,
     n_per_class=N_PER_CLASS,
@@ -105,10 +106,13 @@ pipe = make_pipeline(
 pipe.fit(X_train, y_train)
 
 with tempfile.TemporaryDirectory() as tmp:
-    path = save(pipe, Path(tmp) / "stager.skdreamy")
+    path = save(
+        pipe, Path(tmp) / "stager.skdreamy", training_data={"X": X_train, "y": y_train}
+    )
     info = read_metadata(path)
     print(f"saved {info['estimator']} with classes {info['classes']}")
     print("versions:", info["versions"])
+    print("trained on:", info["model_card"]["training_data"]["epochs_per_stage"])
     stager = load(path)
 
 # %%

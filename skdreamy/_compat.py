@@ -92,3 +92,32 @@ def torch_random_state(seed):
 
 
 settle_tf_determinism_flag()
+
+
+def keras_model_to_bytes(model):
+    """A Keras model as the bytes of a ``.keras`` archive, in memory.
+
+    Keras' public ``Model.save`` and ``keras.saving.load_model`` take paths
+    only; their implementation (``keras.src.saving.saving_lib``, also used by
+    scikeras) takes file objects. One place to change if Keras moves it.
+    """
+    import io
+
+    from keras.src.saving import saving_lib
+
+    buffer = io.BytesIO()
+    saving_lib.save_model(model, buffer)
+    return buffer.getvalue()
+
+
+def keras_model_from_bytes(data, *, safe_mode=True):
+    """The Keras model in the bytes of a ``.keras`` archive (compiled).
+
+    ``safe_mode=True`` refuses archives whose configuration holds code (a
+    ``Lambda`` layer's bytecode, a function to import).
+    """
+    import io
+
+    from keras.src.saving import saving_lib
+
+    return saving_lib.load_model(io.BytesIO(data), compile=True, safe_mode=safe_mode)

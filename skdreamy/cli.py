@@ -7,7 +7,7 @@ Bad paths, unknown channels and malformed options end with exit status 2 and
 one line on stderr; set the environment variable ``SKDREAMY_DEBUG=1`` to see
 the full traceback instead.
 
-Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``; see
+Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``, ``info``; see
 ``skdreamy <subcommand> --help``.
 """
 
@@ -132,10 +132,10 @@ def _pipeline(args):
 def _preset_defaults(args):
     """Fill --n-per-class and --epochs left out with the preset's values (left
     None where the preset has no single value: no CNN, or an ensemble)."""
+    if getattr(args, "preset", None) is None:
+        return  # before the import: `skdreamy info` must not load Keras
     from .pipeline import PRESETS
 
-    if getattr(args, "preset", None) is None:
-        return
     n_per_class = PRESETS[args.preset]["n_per_class"]
     if args.n_per_class is None and isinstance(n_per_class, int):
         args.n_per_class = n_per_class
@@ -176,6 +176,86 @@ def _plot_curves(args, pipe, path):
     plot_training_curves(pipe, path=path)
 
 
+_MODEL_HELP = (
+    "model file saved by 'skdreamy train' or skdreamy.save. Opening it runs no "
+    "code from the file: only skdreamy, scikit-learn and imbalanced-learn "
+    "classes, JSON parameters, arrays and a Keras network in safe mode are "
+    "rebuilt; anything else is refused (see --trusted). Or 'yasa' for YASA's "
+    "pretrained EEG stager (pip install 'skdreamy[yasa]'; each night staged "
+    "whole)"
+)
+_TRUSTED_HELP = (
+    "also open what a safe model file cannot hold: steps of your own, and "
+    "version-1 model files (pickles). This RUNS CODE FROM THE FILE: use it "
+    "only for a file whose origin you trust (that you or your team saved)"
+)
+
+
+def _add_model(parser, *, required):
+    parser.add_argument(
+        "--model", type=_model_source, required=required, help=_MODEL_HELP
+    )
+    parser.add_argument("--trusted", action="store_true", help=_TRUSTED_HELP)
+
+
+def _load_model(args):
+    """The model of --model: a pretrained stager by name, or the fitted
+    classifier or pipeline in a saved file (one line if it is not)."""
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from .persistence import load
+
+    if args.model == "yasa":
+        from .pretrained import YasaStager, _import_yasa
+
+        try:
+            _import_yasa()  # fail before reading the nights, in one line
+        except ImportError as exc:
+            raise CLIError(str(exc)) from exc
+        return YasaStager()
+
+    model = load(args.model, trusted=args.trusted)
+    what = type(model).__name__
+    if not (hasattr(model, "predict") and hasattr(model, "predict_proba")):
+        raise CLIError(
+            f"{str(args.model)!r} holds a {what}, not a classifier or pipeline "
+            "that predicts sleep stages (save the fitted pipeline instead)"
+        )
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise CLIError(
+            f"{str(args.model)!r} holds an unfitted {what}: fit it before saving"
+        ) from None
+    return model
+
+
+def _training_nights(args, data):
+    """Warn when --data holds nights the --model was trained on."""
+    from .persistence import _night_fingerprints, read_metadata
+
+    card = read_metadata(args.model).get("model_card") or {}
+    trained = set((card.get("training_data") or {}).get("night_fingerprints") or [])
+    seen = _night_fingerprints(data.X, data.get("nights"))
+    overlap = [i for i, fingerprint in enumerate(seen) if fingerprint in trained]
+    if overlap:
+        files = data.get("files")
+        names = (
+            [Path(str(files[i])).name for i in overlap]
+            if files is not None and len(files) == len(seen)
+            else [f"night {i}" for i in overlap]
+        )
+        print(
+            f"skdreamy {args.command}: warning: {len(overlap)} of {len(seen)} "
+            f"night(s) in --data were used to train this model "
+            f"({', '.join(names)}): their scores are not a blind test.",
+            file=sys.stderr,
+            flush=True,
+        )
+    return len(overlap)
+
+
 def _load_data(args):
     from .datasets import load_folder
 
@@ -196,21 +276,6 @@ def _print_scores(args, scores, heading):
 
 
 # -- subcommands -------------------------------------------------------------
-
-
-def _open_model(source):
-    """The model of ``--model``: a pretrained stager by name, or a saved file."""
-    if source == "yasa":
-        from .pretrained import YasaStager, _import_yasa
-
-        try:
-            _import_yasa()  # fail before reading the nights, in one line
-        except ImportError as exc:
-            raise CLIError(str(exc)) from exc
-        return YasaStager()
-    from .persistence import load
-
-    return load(source)
 
 
 def _predict_by_night(model, data):
@@ -266,8 +331,20 @@ def _train(args):
     pipe = _pipeline(args)
     start = time.perf_counter()
     pipe.fit(data.X, data.y)
-    _say(args, f"Trained in {time.perf_counter() - start:.0f} s.")
-    save(_without_progress(pipe), args.out)
+    elapsed = time.perf_counter() - start
+    _say(args, f"Trained in {elapsed:.0f} s.")
+    if (
+        "channels" not in data
+        and data.files
+        and str(data.files[0]).endswith((".edf", ".EDF"))
+    ):
+        data.channel = args.channel
+    save(
+        _without_progress(pipe),
+        args.out,
+        training_data=data,
+        card={"preset": args.preset, "training_time_s": round(elapsed, 1)},
+    )
     _say(args, f"Model saved to {args.out}")
     if args.curves is not None:
         _plot_curves(args, pipe, args.curves)
@@ -284,13 +361,18 @@ def _evaluate(args):
 
     data = _load_data(args)
     if args.model is not None:
-        model = _open_model(args.model)
+        model = _load_model(args)
+        n_training_nights = 0 if args.model == "yasa" else _training_nights(args, data)
         y_pred = _predict_by_night(model, data)
         scores = sleep_scores(data.y, y_pred)
         agreement = statistics_agreement(
             data.y, y_pred, nights=data.nights, onsets=data.onsets
         )
-        extra = {"mode": "saved model", "model": str(args.model)}
+        extra = {
+            "mode": "saved model",
+            "model": str(args.model),
+            "training_nights_in_data": n_training_nights,
+        }
         heading = f"Model {args.model} on {len(data.y)} epochs:"
     else:
         n_subjects = len(np.unique(data.groups))
@@ -498,7 +580,7 @@ def _predict(args):
         X, onsets = night.X, night.onsets
     from .staging import stage
 
-    model = _open_model(args.model)
+    model = _load_model(args)
     try:
         result = stage(model, X, invalid=args.invalid)
     except ValueError as exc:  # say it with the option's name
@@ -520,6 +602,97 @@ def _predict(args):
             args, sleep_scores(y_true[valid], y_pred), "Against the hypnogram:"
         )
     return 0
+
+
+def _info(args):
+    import json
+
+    from .persistence import read_metadata
+
+    meta = read_metadata(args.model)
+    if args.json:
+        print(json.dumps(meta, indent=2))
+    else:
+        print(_describe_model(args.model, meta))
+    return 0
+
+
+def _describe_value(node):
+    """A parameter of the manifest's model tree, for people."""
+    if isinstance(node, list):
+        return "[" + ", ".join(_describe_value(v) for v in node) + "]"
+    if not isinstance(node, dict):
+        return repr(node)
+    if "__tuple__" in node:
+        return "(" + ", ".join(_describe_value(v) for v in node["__tuple__"]) + ")"
+    if "__estimator__" in node:
+        return f"{node['__estimator__']}(...)"
+    if "__numpy__" in node:
+        return repr(node.get("value"))
+    tags = [k for k in node if str(k).startswith("__")]
+    if tags:
+        return f"<{tags[0].strip('_')}>"
+    return (
+        "{" + ", ".join(f"{k!r}: {_describe_value(v)}" for k, v in node.items()) + "}"
+    )
+
+
+def _describe_estimator(node, indent="  "):
+    if not isinstance(node, dict) or "__estimator__" not in node:
+        return [f"{indent}{_describe_value(node)}"]
+    params = node.get("params") if isinstance(node.get("params"), dict) else {}
+    lines = [f"{indent}{node['__estimator__']}"]
+    for key, value in params.items():
+        if key == "steps" and isinstance(value, list):
+            for step in value:
+                pair = step.get("__tuple__") if isinstance(step, dict) else None
+                if isinstance(pair, list) and len(pair) == 2:
+                    lines.append(f"{indent}  step {pair[0]!r}:")
+                    lines.extend(_describe_estimator(pair[1], indent + "    "))
+        elif isinstance(value, dict) and "__estimator__" in value:
+            lines.append(f"{indent}  {key}:")
+            lines.extend(_describe_estimator(value, indent + "    "))
+        else:
+            lines.append(f"{indent}  {key} = {_describe_value(value)}")
+    return lines
+
+
+def _describe_model(path, meta):
+    """The text of ``skdreamy info``."""
+    version = meta.get("format_version")
+    lines = [f"{path}: skdreamy model file, format version {version}"]
+    if version == 1:
+        lines.append(
+            "  A version-1 file is a pickle: opening it runs code from the file. "
+            "Open it only if you trust its origin (--trusted, or "
+            "skdreamy.load(path, trusted=True)), then save it again."
+        )
+    lines.append(f"created: {meta.get('created')}")
+    lines.append(f"estimator: {meta.get('estimator')}")
+    lines.append(f"classes: {meta.get('classes')}")
+    versions = meta.get("versions") or {}
+    lines.append(f"Keras backend: {meta.get('keras_backend')}")
+    lines.append(
+        "versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+    )
+    if "model" in meta:
+        lines.append("structure:")
+        lines.extend(_describe_estimator(meta["model"]))
+    card = meta.get("model_card")
+    if isinstance(card, dict):
+        lines.append("model card:")
+        for key, value in card.items():
+            if key == "training_data" and isinstance(value, dict):
+                lines.append("  training data:")
+                for k, v in value.items():
+                    if k == "night_fingerprints" and isinstance(v, list):
+                        v = f"{len(v)} night(s), SHA-256 " + ", ".join(
+                            str(f)[:12] for f in v
+                        )
+                    lines.append(f"    {k}: {v}")
+            else:
+                lines.append(f"  {key}: {value}")
+    return "\n".join(lines)
 
 
 # -- parser ------------------------------------------------------------------
@@ -592,7 +765,7 @@ def _add_data(parser):
 def build_parser():
     """The argument parser of the ``skdreamy`` command.
 
-    One subparser per subcommand (``demo``, ``train``, ``evaluate``,
+    One subparser per subcommand (``demo``, ``train``, ``evaluate``, ``info``,
     ``predict``); ``skdreamy <subcommand> --help`` prints its help. Option
     types are checked while parsing: a missing input path, an output folder
     that does not exist or a count below 1 ends with argparse's usage message
@@ -660,13 +833,7 @@ def build_parser():
         "on them: subject-wise (default) or stratified by stage.",
     )
     _add_data(evaluate)
-    evaluate.add_argument(
-        "--model",
-        type=_model_source,
-        default=None,
-        help="saved model file, or 'yasa' for YASA's pretrained EEG stager "
-        "(pip install 'skdreamy[yasa]'; each night staged whole)",
-    )
+    _add_model(evaluate, required=False)
     evaluate.add_argument("--cv", choices=("subject", "stratified"), default="subject")
     evaluate.add_argument(
         "--folds",
@@ -692,13 +859,7 @@ def build_parser():
         "(NAME.statistics.json and NAME.statistics.md). Prints one summary "
         "line (TST, SE, WASO, SOL).",
     )
-    predict.add_argument(
-        "--model",
-        type=_model_source,
-        required=True,
-        help="saved model file, or 'yasa' for YASA's pretrained EEG stager "
-        "(pip install 'skdreamy[yasa]'; stage a whole night)",
-    )
+    _add_model(predict, required=True)
     source = predict.add_mutually_exclusive_group(required=True)
     source.add_argument("--edf", type=_existing_path, help="recording to stage")
     source.add_argument("--npz", type=_existing_path, help="a night in .npz format")
@@ -737,6 +898,19 @@ def build_parser():
     )
     predict.add_argument("--quiet", action="store_true", help="no progress output")
     predict.set_defaults(func=_predict)
+
+    info = sub.add_parser(
+        "info",
+        help="print a model file's versions, structure and model card",
+        description="Print what a model file says about itself (format "
+        "version, library versions, pipeline steps and their parameters, what "
+        "it was trained on, scores) without loading it: no Keras import, and "
+        "nothing in the file runs.",
+    )
+    info.add_argument("model", type=_existing_path, metavar="MODEL")
+    info.add_argument("--json", action="store_true", help="print the raw manifest")
+    info.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    info.set_defaults(func=_info)
     return parser
 
 

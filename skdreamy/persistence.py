@@ -1,65 +1,133 @@
-"""Save and load fitted estimators, atomically and with their versions.
+"""Save and load fitted estimators: atomic, self-describing, safe to open.
 
-A saved model is a pickle of the estimator (a fitted
-:class:`~skdreamy.SleepStageCNNClassifier` pickles its Keras model as bytes,
-through scikeras) wrapped in a small frame that records the library versions
-it was made with and guards against truncated and foreign files.
+A model file holds data, never code that runs when it is opened. :func:`load`
+rebuilds an estimator only from classes on an allow-list (skdreamy's
+estimators, public scikit-learn and imbalanced-learn estimators) with
+parameters stored as JSON, the Keras network from a ``.keras`` archive loaded
+with ``safe_mode=True``, arrays from ``.npy`` members read with
+``allow_pickle=False`` and the few other objects (the trees of scikit-learn's
+ensembles) with :mod:`skops.io` and an explicit list of trusted types.
+Anything else in a file (a step of your own, a Keras ``Lambda`` layer, a
+function, a pickle) is refused with an error that names it, unless the file
+is opened with ``load(path, trusted=True)``, which can run code from the file:
+do that only for files whose origin you trust.
 
-.. warning::
-    :func:`load` unpickles the file, and unpickling can run arbitrary code.
-    Load only files you trust (that you or your team saved). The checks
-    below catch accidents (a cut download, the wrong file), not attacks: the
-    checksum is not a signature. :func:`read_metadata` reads the header
-    without unpickling and is safe on any file.
+:func:`read_metadata` (and ``skdreamy info MODEL``) reads the manifest and
+the model card without importing Keras or unpacking anything.
 
-File format (version 1)
+File format (version 2)
 -----------------------
 ==========  =================================================================
 bytes       content
 ==========  =================================================================
 13          signature ``b"\\x89SKDREAMY\\r\\n\\x1a\\n"``
-4           length ``H`` of the header (unsigned, big-endian)
-H           header: UTF-8 JSON object with ``format_version``, ``versions``
-            (skdreamy, python, numpy, scikit-learn, imbalanced-learn, keras,
-            scikeras and the Keras backend's package), ``keras_backend``,
-            ``estimator`` (class path), ``classes`` and ``created`` (UTC)
-P           payload: the estimator, pickled with protocol 5
+4           length ``H`` of the manifest (unsigned, big-endian)
+H           manifest: UTF-8 JSON object, see below
+P           payload: an uncompressed zip archive of data members
+            (``networks/NNNN.keras``, ``arrays/NNNN.npy``,
+            ``objects/NNNN.skops``)
 8           length ``P`` of the payload (unsigned, big-endian)
-32          SHA-256 of the payload
+32          SHA-256 of the manifest and the payload together
 8           end marker ``b"\\x00SKD-END"``
 ==========  =================================================================
 
-The signature and the frame lengths are fixed for all format versions, so a
-future skdreamy can always read the header and say what it found.
+The manifest holds ``format_version``, ``versions`` (skdreamy, python,
+numpy, scikit-learn, imbalanced-learn, keras, scikeras and the Keras
+backend's package), ``keras_backend``, ``estimator`` (class), ``classes``,
+``created`` (UTC), ``model_card`` (what the model was trained on, preset,
+random_state, training time, scores, fingerprints of the training nights),
+``members`` (name -> size of each payload member) and ``model``: the
+estimator as a tree of JSON nodes, in which every estimator is its class,
+its ``get_params(deep=False)`` and its fitted attributes, and every value
+that JSON cannot hold refers to a payload member.
+
+The signature and the frame lengths are those of version 1 (whose payload was
+a pickle and whose checksum covered the payload only), so every skdreamy can
+read the manifest of every version and say what it found. The checksum
+catches accidents (a cut download, a damaged disk), not attacks: it is not a
+signature; safety comes from what :func:`load` agrees to rebuild.
 """
 
 import codecs
+import collections
 import datetime
 import hashlib
+import importlib
+import io
 import json
 import os
 import pickle
 import platform
+import re
 import struct
 import sys
 import warnings
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils import Bunch
+from sklearn.utils._param_validation import HasMethods, validate_params
 
 from . import __version__
 from ._io import atomic_open
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """The model file format version written by :func:`save`."""
 
+SAFE_CLASSES = frozenset(
+    {
+        # skdreamy's estimators, by the public name save() records; one line
+        # per class (a new estimator of the library is added here).
+        "skdreamy.EpochSpectrogram",
+        "skdreamy.SpectrogramScaler",
+        "skdreamy.SpectralFeatures",
+        "skdreamy.SleepStageCNNClassifier",
+        "skdreamy.sampling.ClassBalancer",
+        # Private helpers held in the fitted state of the classes above.
+        "skdreamy.classifier._OneHotLabelEncoder",
+    }
+)
+"""Classes outside scikit-learn and imbalanced-learn that :func:`load` rebuilds.
+
+Besides these, every public estimator class of scikit-learn and
+imbalanced-learn (a subclass of :class:`~sklearn.base.BaseEstimator` reached
+by a public module path, such as ``sklearn.ensemble.RandomForestClassifier``
+or ``imblearn.pipeline.Pipeline``) is rebuilt: their ``__init__`` only stores
+its arguments, and those arguments are checked the same way.
+"""
+
+SKOPS_TYPES = frozenset(
+    {
+        # Types skops may rebuild beyond its own defaults (builtins, numpy,
+        # scikit-learn estimators): the trees of scikit-learn's ensembles.
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        # skdreamy's progress bar (a training callback: settings only, it
+        # drops its bar when saved), so that a pipeline trained with it opens.
+        "skdreamy.callbacks.ProgressBar",
+    }
+)
+"""Object types that :func:`load` lets :func:`skops.io.loads` rebuild."""
+
+_SAFE_PACKAGES = ("sklearn", "imblearn")
+_VERSION1 = 1
 _MAGIC = b"\x89SKDREAMY\r\n\x1a\n"
 _END = b"\x00SKD-END"
 _HEADER_LEN = struct.Struct(">I")
 _PAYLOAD_LEN = struct.Struct(">Q")
 _TRAILER_SIZE = _PAYLOAD_LEN.size + hashlib.sha256().digest_size + len(_END)
 _PICKLE_PROTOCOL = 5
+_MEMBER_NAME = re.compile(
+    r"(networks/\d{4,}\.keras|arrays/\d{4,}\.npy|objects/\d{4,}\.skops)"
+)
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same model gives the same bytes
+# A zip inside a member (.keras, .skops) may declare at most this many times
+# its own size, plus a margin, as decompressed (a zip bomb declares more).
+_INNER_RATIO, _INNER_MARGIN = 100, 64 << 20
+
+# Dict types kept as such (named_estimators_ of an ensemble is a Bunch).
+_DICT_KINDS = {collections.OrderedDict: "OrderedDict", Bunch: "Bunch"}
 
 # Packages whose version is recorded; all but python are compared on load.
 _DISTRIBUTIONS = ("numpy", "scikit-learn", "imbalanced-learn", "keras", "scikeras")
@@ -111,7 +179,7 @@ def _environment():
     return versions, backend
 
 
-def _header(estimator):
+def _header_base(estimator):
     versions, backend = _environment()
     classes = getattr(estimator, "classes_", None)
     try:
@@ -119,54 +187,687 @@ def _header(estimator):
         json.dumps(classes)
     except (TypeError, ValueError):
         classes = None
-    cls = type(estimator)
     return {
         "format": "skdreamy-model",
         "format_version": FORMAT_VERSION,
-        "estimator": f"{cls.__module__}.{cls.__qualname__}",
+        "estimator": _class_name(type(estimator)),
         "classes": classes,
         "versions": versions,
         "keras_backend": backend,
-        "pickle_protocol": _PICKLE_PROTOCOL,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
 
 
-class _HashingWriter:
-    """File wrapper that hashes and counts what the pickler writes."""
-
-    def __init__(self, file):
-        self.file = file
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data):
-        # Protocol 5 hands large arrays over as PickleBuffer objects.
-        self.sha256.update(data)
-        self.size += memoryview(data).nbytes
-        return self.file.write(data)
+# -- class names -----------------------------------------------------------------
 
 
-def save(estimator, path):
-    """Save an estimator (fitted or not) to a file, atomically.
+def _public_name(cls):
+    """The shortest public import path of a class: ``skdreamy.SpectrogramScaler``,
+    ``sklearn.linear_model.LogisticRegression``; ``module.qualname`` if none."""
+    parts = cls.__module__.split(".")
+    for end in range(1, len(parts) + 1):
+        module_name = ".".join(parts[:end])
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        try:
+            found = getattr(module, cls.__qualname__, None)
+        except ImportError:  # a lazy attribute that cannot be imported
+            found = None
+        if found is cls:
+            return f"{module_name}.{cls.__qualname__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
 
-    The estimator is pickled into a temporary file next to ``path``, flushed
-    to disk and then renamed over ``path`` in one step
-    (:func:`os.replace`). An error or an interruption (Ctrl-C) while saving
-    leaves an existing ``path`` untouched and removes the temporary file.
 
-    The file records the versions of skdreamy, numpy, scikit-learn,
-    imbalanced-learn, keras, scikeras and the Keras backend, which
-    :func:`load` compares with the installed ones. The extension is free;
-    ``.skdreamy`` is the convention.
+def _class_name(cls):
+    return _public_name(cls)
+
+
+def _is_safe_name(name):
+    """Whether :func:`load` rebuilds this class without ``trusted=True``."""
+    if name in SAFE_CLASSES:
+        return True
+    parts = name.split(".")
+    return (
+        parts[0] in _SAFE_PACKAGES
+        and len(parts) >= 2
+        and all(part.isidentifier() and not part.startswith("_") for part in parts)
+    )
+
+
+def _resolve_class(name):
+    """Import the class ``module.Class`` (only called for names allowed)."""
+    from sklearn.base import BaseEstimator
+
+    module_name, _, attr = name.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise LookupError(f"the class {name!r} does not exist here ({exc})") from exc
+    if not isinstance(cls, type):
+        raise LookupError(f"{name!r} is not a class")
+    if name not in SAFE_CLASSES and not issubclass(cls, BaseEstimator):
+        raise LookupError(f"{name!r} is not a scikit-learn estimator class")
+    return cls
+
+
+# -- the model as JSON nodes and data members ------------------------------------------
+
+_TAGS = (
+    "__tuple__",
+    "__dict__",
+    "__numpy__",
+    "__array__",
+    "__keras__",
+    "__skops__",
+    "__estimator__",
+    "__random_state__",
+    "__sklearn_tree__",
+)
+
+
+def _keras_model_type():
+    keras = sys.modules.get("keras")  # a model exists only if Keras is imported
+    return None if keras is None else keras.Model
+
+
+def _is_opaque(value, keras_model):
+    """Whether a value is none of the kinds the JSON tree holds itself."""
+    from sklearn.base import BaseEstimator
+
+    return not (
+        _is_sklearn_tree(value)
+        or value is None
+        or isinstance(value, bool | int | float | str | np.generic | np.ndarray)
+        or (keras_model is not None and isinstance(value, keras_model))
+        or isinstance(value, BaseEstimator)
+        or type(value) in (list, tuple, dict)
+        or type(value) in _DICT_KINDS
+    )
+
+
+def _is_sklearn_tree(value):
+    tree = sys.modules.get("sklearn.tree._tree")
+    return tree is not None and type(value) is tree.Tree
+
+
+class _Encoder:
+    """Turns an estimator into JSON nodes and data members (name -> bytes)."""
+
+    def __init__(self):
+        from sklearn.base import BaseEstimator
+
+        self.members = {}
+        self.keras_model = _keras_model_type()
+        self.base_estimator = BaseEstimator
+
+    def _member(self, folder, suffix, data):
+        name = f"{folder}/{len(self.members):04d}.{suffix}"
+        self.members[name] = data
+        return name
+
+    def _skops(self, value, where):
+        import skops.io
+
+        qualname = getattr(value, "__qualname__", "")
+        if callable(value) and "<" in str(qualname):
+            raise TypeError(
+                f"Cannot save {where} ({qualname}): a lambda or a function "
+                "defined inside another function cannot be stored in a model "
+                "file (nor imported when it is opened); use a module-level "
+                "function, or remove it (set_params(...=None)) before saving."
+            )
+        try:
+            data = skops.io.dumps(value)
+        except Exception as exc:  # skops raises many types for what it cannot store
+            raise TypeError(
+                f"Cannot save {where} ({type(value).__module__}."
+                f"{type(value).__qualname__}) in a model file: {exc}. A model "
+                "file holds data, not code (a lambda, a callback, an open "
+                "file); remove it (e.g. set_params(...=None)) before saving."
+            ) from exc
+        return {"__skops__": self._member("objects", "skops", data)}
+
+    def encode(self, value, where):
+        if value is None or type(value) in (bool, int, float, str):
+            return value
+        if isinstance(value, np.generic):
+            if value.dtype.kind in "biuf" and value.dtype.itemsize <= 8:
+                return {"__numpy__": value.dtype.str, "value": value.item()}
+            return self._skops(value, where)
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                return self._skops(value, where)
+            buffer = io.BytesIO()
+            np.save(buffer, value, allow_pickle=False)
+            return {
+                "__array__": self._member("arrays", "npy", buffer.getvalue()),
+                "shape": list(value.shape),
+                "dtype": str(value.dtype),
+            }
+        if self.keras_model is not None and isinstance(value, self.keras_model):
+            from ._compat import keras_model_to_bytes
+
+            data = keras_model_to_bytes(value)
+            return {"__keras__": self._member("networks", "keras", data)}
+        if _is_sklearn_tree(value):
+            _, (n_features, n_classes, n_outputs), state = value.__reduce__()
+            return {
+                "__sklearn_tree__": {
+                    "n_features": int(n_features),
+                    "n_classes": self.encode(np.asarray(n_classes), where),
+                    "n_outputs": int(n_outputs),
+                    "state": self.encode(dict(state), where),
+                }
+            }
+        if isinstance(value, self.base_estimator):
+            name = _class_name(type(value))
+            if name.split(".")[0] in _SAFE_PACKAGES and not _is_safe_name(name):
+                # A private scikit-learn helper (e.g. a binner): skops knows it.
+                return self._skops(value, where)
+            return self._estimator(value, name, where)
+        if type(value) in (list, tuple) and value:
+            if all(_is_opaque(item, self.keras_model) for item in value):
+                return self._skops(value, where)  # one member, not one per item
+            items = [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+            return items if type(value) is list else {"__tuple__": items}
+        if type(value) in (list, tuple):
+            return [] if type(value) is list else {"__tuple__": []}
+        if type(value) is np.random.RandomState:
+            _, keys, pos, has_gauss, gauss = value.get_state()
+            return {
+                "__random_state__": self.encode(keys, where),
+                "pos": int(pos),
+                "has_gauss": int(has_gauss),
+                "cached_gaussian": float(gauss),
+            }
+        kind = _DICT_KINDS.get(type(value))
+        if kind is not None:  # OrderedDict, Bunch (e.g. named_estimators_)
+            node = self.encode(dict(value), where)
+            node = node if "__dict__" in node else {"__dict__": [*node.items()]}
+            return {**node, "type": kind}
+        if type(value) is dict:
+            if all(type(k) is str and not k.startswith("__") for k in value):
+                return {k: self.encode(v, f"{where}[{k!r}]") for k, v in value.items()}
+            return {
+                "__dict__": [
+                    [self.encode(k, where), self.encode(v, f"{where}[{k!r}]")]
+                    for k, v in value.items()
+                ]
+            }
+        return self._skops(value, where)
+
+    def _estimator(self, estimator, name, where):
+        params = estimator.get_params(deep=False)
+        state = {k: v for k, v in vars(estimator).items() if k not in params}
+        return {
+            "__estimator__": name,
+            "params": {k: self.encode(v, f"{where}.{k}") for k, v in params.items()},
+            "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()},
+        }
+
+
+class _Decoder:
+    """Rebuilds an estimator from JSON nodes and the members of a zip archive."""
+
+    def __init__(self, name, archive, trusted):
+        self.name = name
+        self.archive = archive
+        self.trusted = trusted
+
+    def fail(self, message):
+        return ValueError(f"{self.name!r} {message}")
+
+    def untrusted(self, what):
+        return self.fail(
+            f"needs {what}, which is not on skdreamy's list of what is safe to "
+            "load. Opening it would let the file run code; only if you trust "
+            "its origin, open it with skdreamy.load(path, trusted=True) "
+            "(command line: --trusted)."
+        )
+
+    def member(self, node, tag, folder):
+        ref = node.get(tag)
+        if not isinstance(ref, str) or not ref.startswith(folder + "/"):
+            raise self.fail(f"is corrupt: {tag} refers to {ref!r}.")
+        try:
+            return self.archive.read(ref)
+        except KeyError:
+            raise self.fail(f"is corrupt: its member {ref!r} is missing.") from None
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise self.fail(f"is corrupt: its member {ref!r}: {exc}.") from exc
+
+    def check_inner_zip(self, data, ref):
+        """Refuse a zip member whose own members climb out or declare absurd
+        sizes (before Keras or skops open it)."""
+        try:
+            infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise self.fail(
+                f"is corrupt: its member {ref!r} is not a zip ({exc})."
+            ) from exc
+        total = sum(info.file_size for info in infos)
+        if total > _INNER_RATIO * len(data) + _INNER_MARGIN:
+            raise self.fail(
+                f"is corrupt: its member {ref!r} declares {total} bytes of "
+                f"content in {len(data)} bytes (a zip bomb?)."
+            )
+        for info in infos:
+            parts = info.filename.replace("\\", "/").split("/")
+            if info.filename.startswith("/") or ".." in parts:
+                raise self.fail(
+                    f"is corrupt: its member {ref!r} holds a path that climbs "
+                    f"out: {info.filename!r}."
+                )
+
+    def decode(self, node, where="model"):
+        if node is None or type(node) in (bool, int, float, str):
+            return node
+        if type(node) is list:
+            return [self.decode(v, f"{where}[{i}]") for i, v in enumerate(node)]
+        if type(node) is not dict:
+            raise self.fail(f"is corrupt: {where} is a {type(node).__name__}.")
+        tags = [k for k in node if k.startswith("__")]
+        if not tags:
+            return {k: self.decode(v, f"{where}[{k!r}]") for k, v in node.items()}
+        if len(tags) != 1 or tags[0] not in _TAGS:
+            raise self.fail(f"is corrupt: {where} has unknown keys {tags}.")
+        return getattr(self, "_" + tags[0].strip("_"))(node, where)
+
+    def _tuple(self, node, where):
+        items = node["__tuple__"]
+        if type(items) is not list:
+            raise self.fail(f"is corrupt: {where} is not a list.")
+        return tuple(self.decode(items, where))
+
+    def _dict(self, node, where):
+        pairs = node["__dict__"]
+        if type(pairs) is not list or any(
+            type(p) is not list or len(p) != 2 for p in pairs
+        ):
+            raise self.fail(f"is corrupt: {where} is not a list of pairs.")
+        kind = node.get("type", "dict")
+        if kind not in ("dict", *_DICT_KINDS.values()):
+            raise self.fail(f"is corrupt: {where} has an unknown type {kind!r}.")
+        out = {}
+        for key, value in pairs:
+            key = self.decode(key, where)
+            try:
+                out[key] = self.decode(value, f"{where}[{key!r}]")
+            except TypeError as exc:  # an unhashable key
+                raise self.fail(f"is corrupt: {where} has a key {key!r}.") from exc
+        if kind == "OrderedDict":
+            return collections.OrderedDict(out)
+        if kind == "Bunch":
+            if not all(type(k) is str for k in out):
+                raise self.fail(f"is corrupt: {where} has a key that is not text.")
+            return Bunch(**out)
+        return out
+
+    def _random_state(self, node, where):
+        keys = self.decode(node["__random_state__"], where)
+        try:
+            state = ("MT19937", keys, node["pos"], node["has_gauss"])
+            random_state = np.random.RandomState()
+            random_state.set_state((*state, node["cached_gaussian"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self.fail(
+                f"is corrupt: {where} is not a random state ({exc})."
+            ) from exc
+        return random_state
+
+    def _sklearn_tree(self, node, where):
+        """A fitted scikit-learn tree from plain arrays, its links checked
+        (its C code follows them without bounds checks)."""
+        from sklearn.tree._tree import Tree
+
+        spec = node["__sklearn_tree__"]
+        if type(spec) is not dict:
+            raise self.fail(f"is corrupt: {where} is not a tree.")
+        spec = {k: self.decode(v, where) for k, v in spec.items()}
+        try:
+            state = spec["state"]
+            n_features, n_outputs = spec["n_features"], spec["n_outputs"]
+            nodes, count = state["nodes"], state["node_count"]
+            if not (
+                type(n_features) is int
+                and type(n_outputs) is int
+                and type(count) is int
+                and n_features > 0
+                and 0 < n_outputs == len(spec["n_classes"])
+                and isinstance(nodes, np.ndarray)
+                and nodes.shape == (count,)
+            ):
+                raise ValueError("inconsistent sizes")
+            left, right = nodes["left_child"], nodes["right_child"]
+            inner = left != -1
+            index = np.flatnonzero(inner)
+            # Children come after their parent (no cycle), inside the tree.
+            if not (
+                np.all((right != -1) == inner)
+                and np.all((left[inner] > index) & (left[inner] < count))
+                and np.all((right[inner] > index) & (right[inner] < count))
+                and np.all(
+                    (nodes["feature"][inner] >= 0)
+                    & (nodes["feature"][inner] < n_features)
+                )
+            ):
+                raise ValueError("a node links outside the tree")
+            tree = Tree(n_features, np.asarray(spec["n_classes"], np.intp), n_outputs)
+            tree.__setstate__(state)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise self.fail(
+                f"is corrupt: {where} is not a valid tree ({exc})."
+            ) from exc
+        return tree
+
+    def _numpy(self, node, where):
+        try:
+            dtype = np.dtype(node["__numpy__"])
+            if dtype.kind not in "biuf" or type(node.get("value")) not in (
+                bool,
+                int,
+                float,
+            ):
+                raise TypeError(f"{dtype} {node.get('value')!r}")
+            return dtype.type(node["value"])
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise self.fail(f"is corrupt: {where} is not a number ({exc}).") from exc
+
+    def _array(self, node, where):
+        data = self.member(node, "__array__", "arrays")
+        try:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+            # A pickle in place of an array, or a damaged .npy header.
+            raise self.fail(
+                f"has a member {node['__array__']!r} that is not a plain array "
+                f"({type(exc).__name__}: {exc})."
+            ) from exc
+        if [*array.shape] != node.get("shape") or str(array.dtype) != node.get("dtype"):
+            raise self.fail(
+                f"is corrupt: its member {node['__array__']!r} holds a "
+                f"{array.dtype} array of shape {array.shape}; the manifest says "
+                f"{node.get('dtype')} {node.get('shape')}."
+            )
+        return array
+
+    def _keras(self, node, where):
+        data = self.member(node, "__keras__", "networks")
+        self.check_inner_zip(data, node["__keras__"])
+        from . import models  # noqa: F401  (registers skdreamy's layers)
+        from ._compat import keras_model_from_bytes
+        from .classifier import SleepStageCNNClassifier
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # Keras' notes
+                model = keras_model_from_bytes(data, safe_mode=not self.trusted)
+        except Exception as exc:  # Keras raises many types on bad archives
+            raise self.fail(
+                f"has a network {node['__keras__']!r} that Keras refused to "
+                f"load in safe mode ({type(exc).__name__}: {exc})."
+            ) from exc
+        # A model compiled under another backend keeps its steps_per_execution,
+        # which torch refuses (as SleepStageCNNClassifier.__setstate__ does).
+        steps = SleepStageCNNClassifier()._steps_per_execution()
+        if getattr(model, "steps_per_execution", steps) > steps:
+            model.steps_per_execution = steps
+        return model
+
+    def _skops(self, node, where):
+        import skops.io
+
+        ref = node["__skops__"]
+        data = self.member(node, "__skops__", "objects")
+        self.check_inner_zip(data, ref)
+        try:
+            types = skops.io.get_untrusted_types(data=data)
+        except Exception as exc:  # skops raises many types on bad archives
+            raise self.fail(f"is corrupt: its member {ref!r}: {exc}.") from exc
+        if not self.trusted:
+            unknown = [t for t in types if t not in SKOPS_TYPES]
+            if unknown:
+                raise self.untrusted(f"the type(s) {', '.join(unknown)} ({where})")
+        try:
+            return skops.io.loads(data, trusted=types)
+        except Exception as exc:  # skops raises many types on bad archives
+            raise self.fail(f"is corrupt: its member {ref!r}: {exc}.") from exc
+
+    def _estimator(self, node, where):
+        name = node["__estimator__"]
+        params, state = node.get("params"), node.get("state")
+        if type(name) is not str or type(params) is not dict or type(state) is not dict:
+            raise self.fail(f"is corrupt: {where} is not a valid estimator.")
+        if not (self.trusted or _is_safe_name(name)):
+            raise self.untrusted(f"the class {name} ({where})")
+        try:
+            cls = _resolve_class(name)
+        except LookupError as exc:
+            raise self.fail(f"cannot be loaded here: {exc}.") from exc
+        params = {k: self.decode(v, f"{where}.{k}") for k, v in params.items()}
+        state = {k: self.decode(v, f"{where}.{k}") for k, v in state.items()}
+        # A fitted attribute never shadows a method or property of the class
+        # (a crafted file could otherwise replace ``predict``).
+        if not all(k.isidentifier() for k in (*params, *state)) or any(
+            callable(getattr(cls, k, None))
+            or isinstance(getattr(cls, k, None), property)
+            for k in state
+        ):
+            raise self.fail(f"is corrupt: {where} has invalid attribute names.")
+        try:
+            estimator = cls(**params)
+        except TypeError as exc:  # a parameter this version does not have
+            raise self.fail(
+                f"cannot rebuild {name} ({where}) with the installed version: {exc}."
+            ) from exc
+        vars(estimator).update(state)
+        return estimator
+
+
+# -- the model card -------------------------------------------------------------------
+
+
+def _night_fingerprints(X, nights=None):
+    """SHA-256 of each night's epochs (float32, in order): the same night read
+    again gives the same fingerprint, whatever its file name."""
+    X = np.asarray(X)
+    if nights is None:
+        nights = np.zeros(len(X), dtype=np.int64)
+    nights = np.asarray(nights)
+    order = list(dict.fromkeys(nights.tolist()))
+    out = []
+    for night in order:
+        rows = np.ascontiguousarray(X[nights == night], dtype=np.float32)
+        digest = hashlib.sha256(repr(rows.shape).encode())
+        digest.update(rows.tobytes())
+        out.append(digest.hexdigest())
+    return out
+
+
+def _jsonable(value, where):
+    """Plain JSON of scores and card entries (numpy values to Python)."""
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(
+        f"{where} must hold numbers, strings, lists and dicts (JSON); got a "
+        f"{type(value).__name__}."
+    )
+
+
+def _find_param(estimator, name):
+    """The value of parameter ``name`` of the first step that has it."""
+    try:
+        params = estimator.get_params(deep=True)
+    except (AttributeError, TypeError):
+        return None
+    for key, value in params.items():
+        if key == name or key.endswith("__" + name):
+            return value
+    return None
+
+
+def _training_summary(data, estimator):
+    """What the model was trained on, from a ``load_folder``-like Bunch."""
+    from ._stages import stage_name
+
+    if "X" not in data or "y" not in data:
+        raise ValueError(
+            "training_data must hold the training epochs 'X' and labels 'y' "
+            "(e.g. the Bunch of skdreamy.datasets.load_folder); got keys "
+            f"{sorted(map(str, data))}."
+        )
+    X, y = np.asarray(data["X"]), np.asarray(data["y"])
+    if len(X) != len(y):
+        raise ValueError(
+            f"training_data has {len(X)} epochs in 'X' but {len(y)} labels in 'y'."
+        )
+    nights = data.get("nights")
+    if nights is not None and len(nights) != len(X):
+        raise ValueError(
+            f"training_data has {len(X)} epochs but {len(nights)} entries in 'nights'."
+        )
+    labels, counts = np.unique(y, return_counts=True)
+    groups, subjects = data.get("groups"), data.get("subjects")
+    if groups is not None:
+        n_subjects = len(np.unique(groups))
+    elif subjects is not None:
+        n_subjects = len(subjects)
+    else:
+        n_subjects = None
+    sfreq = data.get("sfreq", _find_param(estimator, "sfreq"))
+    epoch_length = data.get("epoch_length", _find_param(estimator, "epoch_duration"))
+    if epoch_length is None and sfreq and X.ndim == 2:
+        epoch_length = X.shape[1] / float(sfreq)
+    channels = data.get("channels", data.get("channel"))
+    if channels is not None:
+        channels = list(dict.fromkeys(np.atleast_1d(channels).astype(str).tolist()))
+    orig_fs = data.get("orig_fs")
+    fingerprints = _night_fingerprints(X, nights)
+    return _jsonable(
+        {
+            "n_epochs": len(y),
+            "n_nights": len(fingerprints),
+            "n_subjects": n_subjects,
+            "epochs_per_stage": {
+                stage_name(label): int(n)
+                for label, n in zip(labels, counts, strict=True)
+            },
+            "epoch_shape": list(X.shape[1:]),
+            "epoch_length_s": None if epoch_length is None else float(epoch_length),
+            "sampling_rate_hz": None if sfreq is None else float(sfreq),
+            "original_sampling_rates_hz": None
+            if orig_fs is None
+            else sorted({float(f) for f in np.atleast_1d(orig_fs)}),
+            "channels": channels,
+            "night_fingerprints": fingerprints,
+        },
+        "training_data",
+    )
+
+
+def _model_card(estimator, training_data, scores, card):
+    random_state = _find_param(estimator, "random_state")
+    out = {
+        "training_data": None
+        if training_data is None
+        else _training_summary(training_data, estimator),
+        "preset": None,
+        "random_state": random_state
+        if random_state is None or type(random_state) is int
+        else repr(random_state),
+        "training_time_s": None,
+        "scores": _jsonable(scores, "scores"),
+    }
+    out.update(_jsonable(card or {}, "card"))
+    return out
+
+
+# -- save --------------------------------------------------------------------------
+
+
+def _zip(members):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_TIME), data)
+    return buffer.getvalue()
+
+
+def _frame(manifest, payload):
+    """The bytes of a version-2 file: manifest (JSON) and payload, framed."""
+    header = json.dumps(manifest).encode("utf-8")
+    digest = hashlib.sha256(header)
+    digest.update(payload)
+    return b"".join(
+        [
+            _MAGIC,
+            _HEADER_LEN.pack(len(header)),
+            header,
+            payload,
+            _PAYLOAD_LEN.pack(len(payload)),
+            digest.digest(),
+            _END,
+        ]
+    )
+
+
+@validate_params(
+    {
+        "estimator": [HasMethods(["get_params"])],
+        "path": [str, os.PathLike],
+        "scores": [dict, None],
+        "training_data": [dict, None],
+        "card": [dict, None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def save(estimator, path, *, scores=None, training_data=None, card=None):
+    """Save an estimator (fitted or not) to a model file, atomically.
+
+    The file holds data only (see :mod:`skdreamy.persistence`): a manifest
+    with the library versions, the pipeline's structure and a model card,
+    the Keras networks as ``.keras`` archives and every fitted array as
+    ``.npy``. It is written to a temporary file next to ``path``, flushed to
+    disk and renamed over ``path`` in one step (:func:`os.replace`); an error
+    or an interruption (Ctrl-C) leaves an existing ``path`` untouched.
+
+    The model card records what the model was trained on when you pass
+    ``training_data`` (the Bunch you fitted on: epochs per stage, nights,
+    subjects, channels, sampling rate and a fingerprint of each night, so
+    that ``skdreamy evaluate`` can say when it scores a training night), the
+    ``random_state``, and the ``scores`` and other entries you attach.
+    ``skdreamy train`` fills all of it.
 
     Parameters
     ----------
-    estimator : object
-        The estimator or pipeline to save; anything picklable.
+    estimator : estimator
+        The estimator or pipeline to save (anything with ``get_params``).
+        Callbacks and other code in its parameters cannot be saved: set them
+        to None first (``set_params(classify__callbacks=None)``).
     path : str or os.PathLike
         Destination file; its directory must exist. An existing file is
-        replaced.
+        replaced. The extension is free; ``.skdreamy`` is the convention.
+    scores : dict or None, default=None
+        Scores to record in the model card, e.g. ``result.mean_scores`` of
+        :func:`~skdreamy.metrics.cross_validate_stages` (numbers, strings,
+        lists, dicts).
+    training_data : dict or None, default=None
+        The training set as a dict or :class:`~sklearn.utils.Bunch` with
+        ``X`` and ``y`` and, when known, ``nights``, ``groups``,
+        ``subjects``, ``channels`` (or ``channel``), ``sfreq`` and
+        ``orig_fs`` (the Bunch of :func:`~skdreamy.datasets.load_folder` or
+        :func:`~skdreamy.datasets.load_nights`). Only a summary is stored,
+        never the epochs.
+    card : dict or None, default=None
+        More model-card entries (JSON values), e.g. ``{"preset":
+        "accurate", "training_time_s": 812.0, "notes": "..."}``.
 
     Returns
     -------
@@ -177,15 +878,18 @@ def save(estimator, path):
     ------
     FileNotFoundError
         If the directory of ``path`` does not exist.
-    pickle.PicklingError, TypeError, AttributeError
-        If the estimator cannot be pickled (e.g. it holds a lambda).
+    TypeError
+        If the estimator holds something a model file cannot hold (a lambda,
+        a callback), or ``scores``/``card`` hold non-JSON values.
+    ValueError
+        If ``training_data`` lacks ``X`` or ``y`` or its lengths differ.
     OSError
         If writing fails (disk full, permissions).
 
     See Also
     --------
     load : Load a saved estimator.
-    read_metadata : Read the versions recorded in a file, without loading.
+    read_metadata : Read the manifest and model card, without loading.
 
     Examples
     --------
@@ -193,24 +897,45 @@ def save(estimator, path):
     >>> from pathlib import Path
     >>> from sklearn.linear_model import LogisticRegression
     >>> from skdreamy import save, load
-    >>> clf = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 2, 2])
+    >>> from skdreamy.persistence import read_metadata
+    >>> X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 2, 2]
+    >>> clf = LogisticRegression().fit(X, y)
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = save(clf, Path(tmp) / "model.skdreamy")
+    ...     path = save(clf, Path(tmp) / "model.skdreamy",
+    ...                 training_data={"X": X, "y": y}, scores={"accuracy": 1.0})
+    ...     card = read_metadata(path)["model_card"]
     ...     load(path).predict([[0.2], [2.8]]).tolist()
     [0, 2]
+    >>> card["training_data"]["epochs_per_stage"], card["scores"]
+    ({'W': 2, 'N2': 2}, {'accuracy': 1.0})
     """
     path = Path(os.fspath(path))
-    header = json.dumps(_header(estimator), sort_keys=True).encode("utf-8")
+    manifest = _header_base(estimator)
+    manifest["model_card"] = _model_card(estimator, training_data, scores, card)
+    encoder = _Encoder()
+    manifest["model"] = encoder.encode(estimator, "estimator")
+    manifest["members"] = {name: len(data) for name, data in encoder.members.items()}
+    data = _frame(manifest, _zip(encoder.members))
     with atomic_open(path, "wb") as file:
-        file.write(_MAGIC)
-        file.write(_HEADER_LEN.pack(len(header)))
-        file.write(header)
-        writer = _HashingWriter(file)
-        pickle.Pickler(writer, protocol=_PICKLE_PROTOCOL).dump(estimator)
-        file.write(_PAYLOAD_LEN.pack(writer.size))
-        file.write(writer.sha256.digest())
-        file.write(_END)
+        file.write(data)
     return path
+
+
+def _save_version1(estimator, path):
+    """Write a version-1 file (a pickle): for tests and benchmarks only."""
+    header = _header_base(estimator)
+    header.update(
+        format_version=_VERSION1,
+        estimator=f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        pickle_protocol=_PICKLE_PROTOCOL,
+    )
+    header = json.dumps(header, sort_keys=True).encode("utf-8")
+    payload = pickle.dumps(estimator, protocol=_PICKLE_PROTOCOL)
+    with atomic_open(Path(os.fspath(path)), "wb") as file:
+        file.write(_MAGIC + _HEADER_LEN.pack(len(header)) + header + payload)
+        file.write(_PAYLOAD_LEN.pack(len(payload)))
+        file.write(hashlib.sha256(payload).digest() + _END)
+    return Path(os.fspath(path))
 
 
 def _describe_foreign(start):
@@ -218,7 +943,7 @@ def _describe_foreign(start):
     if start.startswith(b"PK\x03\x04"):
         return (
             "it is a zip archive (a Keras .keras model? load that with "
-            "keras.saving.load_model)"
+            "keras.saving.load_model(path, safe_mode=True))"
         )
     if start.startswith(b"\x89HDF\r\n\x1a\n"):
         return "it is an HDF5 file (a legacy Keras .h5 model?)"
@@ -270,7 +995,7 @@ def _read_frame(path):
         )
     try:
         header = json.loads(data[start : start + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(
             f"{name!r} is corrupt: its header is not JSON ({exc})."
         ) from exc
@@ -304,7 +1029,10 @@ def _read_frame(path):
             f"{name!r} is corrupt: it holds {len(payload)} bytes of model data "
             f"where its trailer records {payload_len}."
         )
-    if hashlib.sha256(payload).digest() != digest:
+    # Version 1 checked the payload only; from version 2 on, the manifest too.
+    checked = hashlib.sha256(data[start:body] if version > _VERSION1 else b"")
+    checked.update(payload)
+    if checked.digest() != digest:
         raise ValueError(
             f"{name!r} is corrupt: the checksum of its model data does not "
             "match (the file was altered or damaged)."
@@ -318,7 +1046,8 @@ def _major_minor(version):
 
 def _version_differences(header):
     """Readable ``saved -> installed`` differences that warrant a warning."""
-    saved = header.get("versions") or {}
+    saved = header.get("versions")
+    saved = saved if isinstance(saved, dict) else {}
     installed, backend = _environment()
     changes = []
     if saved.get("skdreamy") != installed["skdreamy"]:
@@ -332,23 +1061,29 @@ def _version_differences(header):
     return changes
 
 
+@validate_params({"path": [str, os.PathLike]}, prefer_skip_nested_validation=True)
 def read_metadata(path):
-    """Read the header of a model file without unpickling it.
+    """Read the manifest of a model file: versions, structure, model card.
 
-    Safe on untrusted files: it checks the frame (signature, lengths,
-    checksum) and parses JSON only.
+    Safe on any file and fast: it checks the frame (signature, lengths,
+    checksum) and parses JSON only; it imports neither Keras nor the
+    estimator's classes. ``skdreamy info MODEL`` prints the same.
 
     Parameters
     ----------
     path : str or os.PathLike
-        A file written by :func:`save`.
+        A file written by :func:`save` (any format version).
 
     Returns
     -------
     metadata : dict
-        ``format_version``, ``estimator`` (class path), ``classes`` (or
-        None), ``versions`` (package -> version at save time),
-        ``keras_backend`` and ``created`` (ISO 8601, UTC), among others.
+        ``format_version``, ``estimator`` (class), ``classes`` (or None),
+        ``versions`` (package -> version at save time), ``keras_backend``
+        and ``created`` (ISO 8601, UTC); from format version 2 also
+        ``model_card`` (``training_data``, ``preset``, ``random_state``,
+        ``training_time_s``, ``scores`` and the entries given to
+        :func:`save`), ``model`` (the estimator's structure: classes and
+        parameters as JSON) and ``members``.
 
     Raises
     ------
@@ -366,7 +1101,9 @@ def read_metadata(path):
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     info = read_metadata(save(clf, Path(tmp) / "dummy.skdreamy"))
     >>> info["estimator"], info["classes"], info["format_version"]
-    ('sklearn.dummy.DummyClassifier', ['REM', 'W'], 1)
+    ('sklearn.dummy.DummyClassifier', ['REM', 'W'], 2)
+    >>> info["model"]["params"]["strategy"]
+    'prior'
     >>> sorted(info["versions"])[:4]
     ['imbalanced-learn', 'keras', 'numpy', 'python']
     """
@@ -374,20 +1111,79 @@ def read_metadata(path):
     return header
 
 
-def load(path):
-    """Load an estimator saved by :func:`save`.
+def _open_payload(name, header, payload):
+    """The payload's zip archive, its members checked against the manifest."""
+    members = header.get("members")
+    if type(members) is not dict or "model" not in header:
+        raise ValueError(f"{name!r} is corrupt: its manifest has no model.")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(payload))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ValueError(
+            f"{name!r} is corrupt: its payload is not a zip ({exc})."
+        ) from exc
+    names = [info.filename for info in infos]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{name!r} is corrupt: its payload repeats a member name.")
+    for info in infos:
+        if not _MEMBER_NAME.fullmatch(info.filename):
+            raise ValueError(
+                f"{name!r} holds a member {info.filename!r} that no skdreamy "
+                "model file has (only networks/*.keras, arrays/*.npy and "
+                "objects/*.skops; a path that climbs out, like '../', is "
+                "refused)."
+            )
+        if (
+            info.compress_type != zipfile.ZIP_STORED
+            or info.flag_bits & 0x1  # encrypted
+            or info.file_size != info.compress_size
+            or info.file_size > len(payload)
+            or members.get(info.filename) != info.file_size
+        ):
+            raise ValueError(
+                f"{name!r} is corrupt: its member {info.filename!r} declares "
+                f"{info.file_size} bytes ({info.compress_size} stored) in a "
+                f"payload of {len(payload)} bytes; the manifest says "
+                f"{members.get(info.filename)!r}."
+            )
+    missing = sorted(set(map(str, members)) - set(names))
+    if missing:
+        raise ValueError(
+            f"{name!r} is corrupt: its member(s) {', '.join(missing)} are missing."
+        )
+    return archive
 
-    The file's frame is checked before anything is unpickled; the library
-    versions it records are then compared with the installed ones.
 
-    .. warning::
-        Loading unpickles the file, which can run arbitrary code: load only
-        files from a source you trust.
+@validate_params(
+    {"path": [str, os.PathLike], "trusted": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
+def load(path, *, trusted=False):
+    """Load an estimator saved by :func:`save`, running no code from the file.
+
+    The file's frame and checksum are checked first. The estimator is then
+    rebuilt only from classes on an allow-list (:data:`SAFE_CLASSES` and the
+    public estimators of scikit-learn and imbalanced-learn) with their
+    parameters as JSON, its Keras networks loaded with ``safe_mode=True``,
+    its arrays read with ``allow_pickle=False`` and the other objects (trees
+    of scikit-learn ensembles) with :mod:`skops.io` and the trusted types
+    :data:`SKOPS_TYPES`. A file that needs anything else is refused with an
+    error naming it. The library versions it records are compared with the
+    installed ones.
 
     Parameters
     ----------
     path : str or os.PathLike
         A file written by :func:`save`.
+    trusted : bool, default=False
+        Also open what is not on the allow-list: a pipeline with steps of
+        your own, a Keras network with a ``Lambda`` layer, and every
+        version-1 file (a pickle). **This runs code from the file**: pass it
+        only for files whose origin you trust (that you or your team saved),
+        never for a file from a download, an e-mail or a paper's supplement
+        you cannot vouch for. Save a trusted version-1 file again to store it
+        in the safe format.
 
     Returns
     -------
@@ -401,8 +1197,10 @@ def load(path):
     ValueError
         If the file is empty, truncated or corrupt, is not a skdreamy model
         file (a plain pickle, a ``.keras`` archive, a text file), has a newer
-        format version than this skdreamy reads, or cannot be unpickled here
-        (e.g. a class it needs does not exist in the installed versions).
+        format version than this skdreamy reads, needs a class or type that
+        is not on the allow-list (without ``trusted=True``; the message names
+        it), is a version-1 file (without ``trusted=True``), or cannot be
+        rebuilt with the installed libraries.
 
     Warns
     -----
@@ -414,7 +1212,7 @@ def load(path):
     See Also
     --------
     save : Save an estimator.
-    read_metadata : Read a file's versions without unpickling it.
+    read_metadata : Read a file's manifest and model card without loading.
 
     Examples
     --------
@@ -429,6 +1227,14 @@ def load(path):
     """
     header, payload = _read_frame(path)
     name = str(Path(os.fspath(path)))
+    version = header["format_version"]
+    if version == _VERSION1 and not trusted:
+        raise ValueError(
+            f"{name!r} is a version-1 model file: a pickle, which runs code "
+            "from the file when it is opened. Only if you trust its origin, "
+            "open it with skdreamy.load(path, trusted=True) (command line: "
+            "--trusted), then save it again to store it in the safe format."
+        )
     changes = _version_differences(header)
     if changes:
         warnings.warn(
@@ -439,6 +1245,18 @@ def load(path):
             ModelVersionWarning,
             stacklevel=2,
         )
+    if version == _VERSION1:
+        return _unpickle(name, header, payload)
+    archive = _open_payload(name, header, payload)
+    try:
+        return _Decoder(name, archive, trusted).decode(header["model"])
+    except RecursionError:
+        raise ValueError(
+            f"{name!r} is corrupt: its model is nested too deeply."
+        ) from None
+
+
+def _unpickle(name, header, payload):
     try:
         return pickle.loads(payload)
     except Exception as exc:
@@ -451,4 +1269,12 @@ def load(path):
         ) from exc
 
 
-__all__ = ["FORMAT_VERSION", "ModelVersionWarning", "load", "read_metadata", "save"]
+__all__ = [
+    "FORMAT_VERSION",
+    "SAFE_CLASSES",
+    "SKOPS_TYPES",
+    "ModelVersionWarning",
+    "load",
+    "read_metadata",
+    "save",
+]

@@ -74,8 +74,9 @@ LOAD_CHILD = textwrap.dedent(
     X, _ = make_sleep_epochs(300, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = load(sys.argv[1])
+        model = load(sys.argv[1])  # the safe default: no trusted=True
     np.save(sys.argv[2], model.predict_proba(X[200:]))
+    np.save(sys.argv[2].replace(".npy", "_labels.npy"), model.predict(X[200:]))
     print(json.dumps(sorted({type(w.message).__name__ for w in caught})))
     """
 )
@@ -122,11 +123,16 @@ def test_steps_per_execution_is_one_under_torch(monkeypatch):
     assert classifier_module.SleepStageCNNClassifier()._steps_per_execution() == 1
 
 
+@pytest.mark.parametrize("architecture", ["compact", "reference"])
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_model_saved_under_this_backend_predicts_under_another(backend, tmp_path):
+def test_model_saved_under_this_backend_predicts_under_another(
+    backend, architecture, tmp_path
+):
     """A model compiled here (``steps_per_execution=32`` under TensorFlow)
-    loads and predicts under another backend, torch included (which allows
-    only 1), with the same probabilities up to float rounding."""
+    and saved in the safe format (a ``.keras`` network, arrays) loads without
+    ``trusted=True`` and predicts under another backend, torch included
+    (which allows only 1): the same labels, and the same probabilities up to
+    float rounding."""
     skip_unless_installed(backend)
     if keras.backend.backend() == backend:
         pytest.skip(f"this process already runs {backend}")
@@ -135,7 +141,10 @@ def test_model_saved_under_this_backend_predicts_under_another(backend, tmp_path
     from tests.conftest import tiny_raw_pipeline
 
     X, y = make_sleep_epochs(300, random_state=0)
-    pipe = tiny_raw_pipeline().fit(X[:200], y[:200])
+    pipe = tiny_raw_pipeline()
+    if architecture == "reference":  # the reference CNN, with a small dense layer
+        pipe.set_params(classify__architecture="reference", classify__dense_units=32)
+    pipe.fit(X[:200], y[:200])
     path = save(pipe, tmp_path / "model.skdreamy")
     out = tmp_path / "proba.npy"
     warned = json.loads(_run_child(LOAD_CHILD, backend, path, out).splitlines()[-1])
@@ -143,3 +152,5 @@ def test_model_saved_under_this_backend_predicts_under_another(backend, tmp_path
     np.testing.assert_allclose(
         np.load(out), pipe.predict_proba(X[200:]), rtol=1e-4, atol=1e-6
     )
+    labels = np.load(out.with_name("proba_labels.npy"))
+    np.testing.assert_array_equal(labels, pipe.predict(X[200:]))

@@ -1,26 +1,56 @@
-"""Tests of skdreamy.save / skdreamy.load (skdreamy/persistence.py)."""
+"""Tests of skdreamy.save / skdreamy.load (skdreamy/persistence.py).
 
+Model file format 2: data members only. The security tests craft files as an
+attacker would (with a valid checksum: it is not a signature) and check that
+``load`` refuses them before any code from the file runs.
+"""
+
+import contextlib
 import hashlib
+import io
 import json
+import operator
 import os
 import pickle
 import re
 import struct
+import subprocess
+import sys
 import warnings
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import OTHER_BACKEND, tiny_classifier
+from conftest import OTHER_BACKEND, tiny_classifier, tiny_raw_pipeline
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
 
 import skdreamy
-from skdreamy import load, make_pipeline, save
+from skdreamy import SpectrogramScaler, load, make_pipeline, save
+from skdreamy.cli import main
 from skdreamy.persistence import (
     FORMAT_VERSION,
+    SAFE_CLASSES,
     ModelVersionWarning,
+    _frame,
+    _night_fingerprints,
+    _save_version1,
+    _zip,
     read_metadata,
 )
+from skdreamy.pipeline import PRESETS
 
+ROOT = Path(__file__).resolve().parents[1]
 MAGIC = b"\x89SKDREAMY\r\n\x1a\n"
 END = b"\x00SKD-END"
 
@@ -33,36 +63,64 @@ def fitted_pipeline(spectrograms):
     return pipe.fit(X, y), X
 
 
+@pytest.fixture(scope="module")
+def tiny_file(raw_epochs, tmp_path_factory):
+    """One saved tiny raw pipeline (CNN included), its bytes and test epochs."""
+    X, y, _ = raw_epochs
+    pipe = tiny_raw_pipeline().fit(X[:200], y[:200])
+    path = save(pipe, tmp_path_factory.mktemp("tiny") / "tiny.skdreamy")
+    return pipe, path.read_bytes(), X[200:240]
+
+
 @pytest.fixture
 def small_model():
     return LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 4, 4])
 
 
-def _split(path):
-    """(header dict, payload + trailer) of a model file, per the documented layout."""
-    data = path.read_bytes()
+def _parts(data):
+    """(manifest dict, payload bytes) of a version-2 file's bytes."""
     assert data.startswith(MAGIC)
     start = len(MAGIC) + 4
     (n,) = struct.unpack(">I", data[len(MAGIC) : start])
-    return json.loads(data[start : start + n]), data[start + n :]
+    return json.loads(data[start : start + n]), data[start + n : -48]
 
 
-def _write(path, header, rest):
-    raw = json.dumps(header).encode()
-    path.write_bytes(MAGIC + struct.pack(">I", len(raw)) + raw + rest)
+def _members(payload):
+    archive = zipfile.ZipFile(io.BytesIO(payload))
+    return {name: archive.read(name) for name in archive.namelist()}
 
 
-def _frame(payload):
-    return (
-        payload
-        + struct.pack(">Q", len(payload))
-        + hashlib.sha256(payload).digest()
-        + END
-    )
+def _reseal(path, manifest, members):
+    """Write a version-2 file with a valid checksum, as an attacker can."""
+    manifest = dict(manifest, members={k: len(v) for k, v in members.items()})
+    path.write_bytes(_frame(manifest, _zip(members)))
+    return path
+
+
+def _rewrite_header(path, **changes):
+    manifest, payload = _parts(path.read_bytes())
+    for key, value in changes.items():
+        if key == "versions":
+            manifest["versions"].update(value)
+        else:
+            manifest[key] = value
+    return _reseal(path, manifest, _members(payload))
 
 
 def _no_temp_files(directory):
     return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def _nodes(node, tag):
+    """Every node of the manifest's model tree that carries ``tag``."""
+    if isinstance(node, dict):
+        if tag in node:
+            yield node
+        for value in node.values():
+            yield from _nodes(value, tag)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value, tag)
 
 
 # -- round trips -----------------------------------------------------------------
@@ -79,16 +137,150 @@ def test_pipeline_round_trip_gives_identical_probabilities(fitted_pipeline, tmp_
     np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
     assert loaded[-1].history_ == pipe[-1].history_
+    assert loaded.get_params(deep=False).keys() == pipe.get_params(deep=False).keys()
+    for (name, step), (_, original) in zip(loaded.steps, pipe.steps, strict=True):
+        assert type(step) is type(original), name
+        assert repr(step.get_params()) == repr(original.get_params()), name
     assert _no_temp_files(tmp_path)
 
 
-def test_metadata_records_versions(fitted_pipeline, tmp_path):
+@pytest.mark.slow
+@pytest.mark.parametrize("raw", [True, False], ids=["raw", "spectrogram"])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_round_trips_bitwise(
+    raw_epochs, spectrograms, preset, raw, tmp_path
+):
+    X, y, _ = raw_epochs if raw else spectrograms
+    pipe = make_pipeline(preset=preset, raw=raw, n_per_class=15, random_state=0)
+    # Few training epochs, at whatever depth the preset keeps them.
+    pipe.set_params(**{k: 1 for k in pipe.get_params() if k.endswith("__epochs")})
+    pipe.fit(X[:150], y[:150])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelVersionWarning)
+        loaded = load(save(pipe, tmp_path / f"{preset}.skdreamy"))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X[150:200]), pipe.predict_proba(X[150:200])
+    )
+    np.testing.assert_array_equal(loaded.predict(X[150:200]), pipe.predict(X[150:200]))
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        RandomForestClassifier(n_estimators=5, random_state=0),
+        ExtraTreesClassifier(n_estimators=5, random_state=0),
+        HistGradientBoostingClassifier(max_iter=5, random_state=0),
+    ],
+    ids=lambda m: type(m).__name__,
+)
+def test_tree_ensembles_are_saved_safely(model, spectrograms, tmp_path):
+    X, y, _ = spectrograms
+    X = X[:, ::50]
+    model.fit(X[:300], y[:300])
+    path = save(model, tmp_path / "trees.skdreamy")
+    loaded = load(path)  # no trusted=True: trees are on the list
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X[300:]), model.predict_proba(X[300:])
+    )
+    assert (
+        read_metadata(path)["estimator"] == f"sklearn.ensemble.{type(model).__name__}"
+    )
+
+
+@pytest.mark.slow
+def test_pipeline_trained_with_a_progress_bar_opens_safely(raw_epochs, tmp_path):
+    from skdreamy.callbacks import ProgressBar
+
+    X, y, _ = raw_epochs
+    pipe = tiny_raw_pipeline()
+    pipe.set_params(classify__callbacks=[ProgressBar(disable=True, desc="fit")])
+    pipe.fit(X[:200], y[:200])
+    loaded = load(save(pipe, tmp_path / "m.skdreamy"))
+    (bar,) = loaded["classify"].callbacks
+    assert isinstance(bar, ProgressBar) and bar.desc == "fit"
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X[200:240]), pipe.predict_proba(X[200:240])
+    )
+
+
+def test_soft_voting_ensemble_round_trips_safely(spectrograms, tmp_path):
+    """An ensemble's fitted members, their Bunch and label encoder (the shape
+    of an ensemble preset) need no trusted=True."""
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.utils import Bunch
+
+    X, y, _ = spectrograms
+    X = X[:, ::50]
+    vote = VotingClassifier(
+        [
+            ("linear", LogisticRegression(max_iter=500)),
+            ("forest", RandomForestClassifier(n_estimators=5, random_state=0)),
+        ],
+        voting="soft",
+    ).fit(X[:300], y[:300])
+    loaded = load(save(vote, tmp_path / "vote.skdreamy"))
+    assert type(loaded.named_estimators_) is Bunch
+    assert list(loaded.named_estimators_) == ["linear", "forest"]
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X[300:]), vote.predict_proba(X[300:])
+    )
+
+
+@pytest.mark.parametrize("link", [10**6, 0], ids=["outside", "cycle"])
+def test_tree_whose_nodes_link_outside_or_back_is_refused(spectrograms, tmp_path, link):
+    """sklearn's C code follows a tree's links unchecked: a crafted link would
+    read outside memory or loop forever."""
+    X, y, _ = spectrograms
+    forest = RandomForestClassifier(n_estimators=2, random_state=0)
+    path = save(forest.fit(X[:100, ::50], y[:100]), tmp_path / "forest.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    members = _members(payload)
+    tree = next(_nodes(manifest["model"], "__sklearn_tree__"))
+    member = tree["__sklearn_tree__"]["state"]["nodes"]["__array__"]
+    nodes = np.load(io.BytesIO(members[member]))
+    nodes["left_child"][0] = link
+    buffer = io.BytesIO()
+    np.save(buffer, nodes)
+    members[member] = buffer.getvalue()
+    _reseal(path, manifest, members)
+    with pytest.raises(ValueError, match=r"is not a valid tree .*links outside"):
+        load(path)
+
+
+def test_safe_classes_resolve_and_cover_the_shipped_estimators(
+    fitted_pipeline, tmp_path
+):
+    from skdreamy.persistence import _resolve_class
+
+    for name in SAFE_CLASSES:
+        assert isinstance(_resolve_class(name), type), name
+    pipe, _ = fitted_pipeline
+    manifest = read_metadata(save(pipe, tmp_path / "m.skdreamy"))
+    names = {
+        node["__estimator__"] for node in _nodes(manifest["model"], "__estimator__")
+    }
+    assert names >= {
+        "imblearn.pipeline.Pipeline",
+        "skdreamy.SpectrogramScaler",
+        "skdreamy.sampling.ClassBalancer",
+        "skdreamy.SleepStageCNNClassifier",
+    }
+    skdreamy_names = {n for n in names if n.startswith("skdreamy")}
+    assert skdreamy_names <= SAFE_CLASSES
+    # Every network is a .keras member, every array a .npy member; no pickle.
+    assert list(_nodes(manifest["model"], "__keras__"))
+    assert all(
+        name.endswith((".keras", ".npy", ".skops")) for name in manifest["members"]
+    )
+
+
+def test_metadata_records_versions_structure_and_card(fitted_pipeline, tmp_path):
     import keras
     import sklearn
 
     pipe, _ = fitted_pipeline
     info = read_metadata(save(pipe, tmp_path / "model.skdreamy"))
-    assert info["format_version"] == FORMAT_VERSION == 1
+    assert info["format_version"] == FORMAT_VERSION == 2
     assert info["estimator"] == "imblearn.pipeline.Pipeline"
     assert info["classes"] == [0, 1, 2, 3, 4]
     assert info["keras_backend"] == keras.backend.backend()
@@ -99,6 +291,63 @@ def test_metadata_records_versions(fitted_pipeline, tmp_path):
     for name in ("numpy", "imbalanced-learn", "scikeras", "python"):
         assert versions[name]
     assert info["created"].endswith("+00:00")
+    steps = info["model"]["params"]["steps"]
+    assert [s["__tuple__"][0] for s in steps] == ["scale", "balance", "classify"]
+    classify = steps[-1]["__tuple__"][1]
+    assert classify["__estimator__"] == "skdreamy.SleepStageCNNClassifier"
+    assert classify["params"]["architecture"] == "compact"
+    assert classify["params"]["epochs"] == pipe["classify"].epochs
+    card = info["model_card"]
+    assert card["random_state"] == 0
+    assert card["training_data"] is None and card["scores"] is None
+
+
+def test_model_card_summarises_the_training_data(small_model, tmp_path):
+    rng = np.random.default_rng(0)
+    data = {
+        "X": rng.normal(size=(7, 3000)).astype(np.float32),
+        "y": np.array([0, 2, 2, 4, 0, 3, 1]),
+        "nights": np.array([0, 0, 0, 1, 1, 2, 2]),
+        "groups": np.array([0, 0, 0, 0, 0, 1, 1]),
+        "channels": np.array(["C3-A1", "C3-A1", "Fpz-Cz"]),
+        "orig_fs": np.array([200, 200, 100]),
+        "sfreq": 100.0,
+    }
+    path = save(
+        small_model,
+        tmp_path / "m.skdreamy",
+        training_data=data,
+        scores={"accuracy": np.float64(0.5), "per_class": np.array([0.1, 0.2])},
+        card={"preset": "accurate", "training_time_s": 12.5},
+    )
+    card = read_metadata(path)["model_card"]
+    summary = card["training_data"]
+    assert summary["n_epochs"] == 7 and summary["n_nights"] == 3
+    assert summary["n_subjects"] == 2
+    assert summary["epochs_per_stage"] == {"W": 2, "N1": 1, "N2": 2, "N3": 1, "REM": 1}
+    assert summary["epoch_length_s"] == 30.0 and summary["sampling_rate_hz"] == 100.0
+    assert summary["channels"] == ["C3-A1", "Fpz-Cz"]
+    assert summary["original_sampling_rates_hz"] == [100.0, 200.0]
+    night1 = data["X"][3:5]
+    assert summary["night_fingerprints"][1] == _night_fingerprints(night1)[0]
+    assert len(set(summary["night_fingerprints"])) == 3
+    assert card["scores"] == {"accuracy": 0.5, "per_class": [0.1, 0.2]}
+    assert card["preset"] == "accurate" and card["training_time_s"] == 12.5
+    with pytest.raises(
+        ValueError, match=r"training_data must hold .* 'X' and labels 'y'"
+    ):
+        save(small_model, tmp_path / "m.skdreamy", training_data={"X": data["X"]})
+    with pytest.raises(TypeError, match=r"card\['f'\] must hold numbers"):
+        save(small_model, tmp_path / "m.skdreamy", card={"f": object()})
+
+
+def test_night_fingerprint_depends_on_the_epochs_not_the_dtype():
+    x = np.random.default_rng(0).normal(size=(3, 3000))
+    assert _night_fingerprints(x) == _night_fingerprints(x.astype(np.float32))
+    assert _night_fingerprints(x) != _night_fingerprints(x[:2])
+    y = x.copy()
+    y[1, 7] += 1
+    assert _night_fingerprints(x) != _night_fingerprints(y)
 
 
 def test_save_replaces_an_existing_file_and_accepts_str(small_model, tmp_path):
@@ -107,6 +356,12 @@ def test_save_replaces_an_existing_file_and_accepts_str(small_model, tmp_path):
     save(small_model, str(path))
     assert load(str(path)).predict([[3.0]]).tolist() == [4]
     assert _no_temp_files(tmp_path)
+
+
+def test_same_model_gives_the_same_payload(small_model, tmp_path):
+    first = _parts(save(small_model, tmp_path / "a.skdreamy").read_bytes())
+    second = _parts(save(small_model, tmp_path / "b.skdreamy").read_bytes())
+    assert first[1] == second[1]
 
 
 def test_saved_file_honours_the_umask(small_model, tmp_path):
@@ -125,7 +380,23 @@ def test_save_into_a_missing_directory(small_model, tmp_path):
         save(small_model, tmp_path / "nowhere" / "model.skdreamy")
 
 
-# -- interrupted saves -------------------------------------------------------------
+def test_arguments_are_validated(small_model, tmp_path):
+    with pytest.raises(InvalidParameterError, match="'estimator' parameter of save"):
+        save([1, 2], tmp_path / "m.skdreamy")
+    with pytest.raises(InvalidParameterError, match="'scores' parameter"):
+        save(small_model, tmp_path / "m.skdreamy", scores=[0.5])
+    path = save(small_model, tmp_path / "m.skdreamy")
+    with pytest.raises(InvalidParameterError, match="'trusted' parameter of load"):
+        load(path, trusted="yes")
+    with pytest.raises(InvalidParameterError, match="'path' parameter of load"):
+        load(3)
+    with pytest.raises(
+        InvalidParameterError, match="'path' parameter of read_metadata"
+    ):
+        read_metadata(None)
+
+
+# -- interrupted or impossible saves ------------------------------------------------
 
 
 def _previous(small_model, tmp_path):
@@ -133,14 +404,14 @@ def _previous(small_model, tmp_path):
     return path, path.read_bytes()
 
 
-def test_unpicklable_estimator_leaves_previous_file(small_model, tmp_path):
+def test_estimator_holding_code_is_refused_and_leaves_previous_file(
+    small_model, tmp_path
+):
     path, before = _previous(small_model, tmp_path)
-    # A large array first, so part of the payload is on disk when it fails.
-    broken = [np.zeros(300_000), lambda x: x]
-    with pytest.raises((pickle.PicklingError, AttributeError)):
-        save(broken, path)
+    holds_a_lambda = FunctionTransformer(func=lambda x: x).fit([[0.0]])
+    with pytest.raises(TypeError, match=r"Cannot save estimator\.func .*lambda"):
+        save(holds_a_lambda, path)
     assert path.read_bytes() == before
-    assert load(path).predict([[0.0]]).tolist() == [0]
     assert _no_temp_files(tmp_path)
 
 
@@ -148,19 +419,21 @@ def test_disk_full_midway_leaves_previous_file(small_model, tmp_path, monkeypatc
     from skdreamy import persistence
 
     path, before = _previous(small_model, tmp_path)
-    written = []
-    real_write = persistence._HashingWriter.write
+    real_atomic_open = persistence.atomic_open
 
-    def write_then_fail(self, data):
-        if written:
-            raise OSError(28, "No space left on device")
-        written.append(len(data))
-        return real_write(self, data)
+    @contextlib.contextmanager
+    def half_then_full(target, mode):
+        with real_atomic_open(target, mode) as file:
 
-    monkeypatch.setattr(persistence._HashingWriter, "write", write_then_fail)
+            def write(data):
+                file.write(data[: len(data) // 2])
+                raise OSError(28, "No space left on device")
+
+            yield type("Full", (), {"write": staticmethod(write)})()
+
+    monkeypatch.setattr(persistence, "atomic_open", half_then_full)
     with pytest.raises(OSError, match="No space left"):
-        save([np.zeros(300_000), np.ones(300_000)], path)
-    assert written  # it failed midway, after writing part of the payload
+        save(LogisticRegression(C=0.5).fit([[0.0], [1.0]], [0, 1]), path)
     assert path.read_bytes() == before
     assert _no_temp_files(tmp_path)
 
@@ -208,12 +481,14 @@ def test_truncated_file(small_model, tmp_path, keep):
         load(path)
 
 
-def test_damaged_payload(small_model, tmp_path):
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9])
+def test_damaged_manifest_or_payload(small_model, tmp_path, where):
+    """From version 2 the checksum covers the manifest too."""
     path = save(small_model, tmp_path / "model.skdreamy")
     data = bytearray(path.read_bytes())
-    data[len(data) // 2 + 40] ^= 0xFF
+    data[int(len(data) * where)] ^= 0x01
     path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="is corrupt: the checksum"):
+    with pytest.raises(ValueError, match="is corrupt"):
         load(path)
 
 
@@ -253,14 +528,11 @@ def test_keras_archive_is_foreign(fitted_pipeline, tmp_path):
 
 def test_newer_format_version_is_an_error(small_model, tmp_path):
     path = save(small_model, tmp_path / "future.skdreamy")
-    header, rest = _split(path)
-    header["format_version"] = 99
-    header["versions"]["skdreamy"] = "9.0"
-    _write(path, header, rest)
+    _rewrite_header(path, format_version=99, versions={"skdreamy": "9.0"})
     with pytest.raises(
         ValueError,
         match=re.escape("format version 99, written by skdreamy 9.0")
-        + ".*reads format versions up to 1",
+        + ".*reads format versions up to 2",
     ):
         load(path)
 
@@ -268,9 +540,7 @@ def test_newer_format_version_is_an_error(small_model, tmp_path):
 @pytest.mark.parametrize("bad", [None, "1", 0, True])
 def test_invalid_format_version(small_model, tmp_path, bad):
     path = save(small_model, tmp_path / "odd.skdreamy")
-    header, rest = _split(path)
-    header["format_version"] = bad
-    _write(path, header, rest)
+    _rewrite_header(path, format_version=bad)
     with pytest.raises(ValueError, match=r"format version|format_version"):
         load(path)
 
@@ -286,10 +556,11 @@ def test_header_that_is_not_json(small_model, tmp_path):
 
 def test_other_versions_warn_and_still_load(small_model, tmp_path):
     path = save(small_model, tmp_path / "old.skdreamy")
-    header, rest = _split(path)
-    header["versions"].update({"skdreamy": "0.0.1", "keras": "2.15.0"})
-    header["keras_backend"] = OTHER_BACKEND
-    _write(path, header, rest)
+    _rewrite_header(
+        path,
+        versions={"skdreamy": "0.0.1", "keras": "2.15.0"},
+        keras_backend=OTHER_BACKEND,
+    )
     with pytest.warns(ModelVersionWarning) as record:
         model = load(path)
     message = str(record[0].message)
@@ -302,23 +573,527 @@ def test_other_versions_warn_and_still_load(small_model, tmp_path):
 
 def test_patch_release_of_a_dependency_does_not_warn(small_model, tmp_path):
     path = save(small_model, tmp_path / "model.skdreamy")
-    header, rest = _split(path)
-    major, minor = header["versions"]["numpy"].split(".")[:2]
-    header["versions"]["numpy"] = f"{major}.{minor}.999"
-    _write(path, header, rest)
+    major, minor = read_metadata(path)["versions"]["numpy"].split(".")[:2]
+    _rewrite_header(path, versions={"numpy": f"{major}.{minor}.999"})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load(path)
 
 
-def test_payload_that_cannot_be_unpickled(small_model, tmp_path):
-    path = save(small_model, tmp_path / "moved.skdreamy")
-    header, _ = _split(path)
+# -- version 1 (pickle) files --------------------------------------------------------
+
+
+def test_version1_file_needs_trusted(small_model, tmp_path):
+    path = _save_version1(small_model, tmp_path / "old.skdreamy")
+    assert read_metadata(path)["format_version"] == 1  # read without unpickling
+    with pytest.raises(
+        ValueError,
+        match=r"old\.skdreamy' is a version-1 model file: a pickle, .*"
+        r"load\(path, trusted=True\) \(command line: --trusted\), then save it "
+        "again",
+    ):
+        load(path)
+    model = load(path, trusted=True)
+    assert model.predict([[3.0]]).tolist() == [4]
+    # Saved again, it is a safe version-2 file.
+    assert read_metadata(save(model, path))["format_version"] == 2
+    assert load(path).predict([[3.0]]).tolist() == [4]
+
+
+def test_version1_payload_that_cannot_be_unpickled(small_model, tmp_path):
+    path = _save_version1(small_model, tmp_path / "moved.skdreamy")
+    data = path.read_bytes()
+    start = len(MAGIC) + 4
+    (n,) = struct.unpack(">I", data[len(MAGIC) : start])
     payload = b"cskdreamy_no_such_module\nThing\n)R."  # a class that is gone
-    _write(path, header, _frame(payload))
+    path.write_bytes(
+        data[: start + n]
+        + payload
+        + struct.pack(">Q", len(payload))
+        + hashlib.sha256(payload).digest()
+        + END
+    )
     with pytest.raises(
         ValueError,
         match=r"moved\.skdreamy' could not be unpickled .*ModuleNotFoundError"
         r".*saved with imbalanced-learn",
     ):
+        load(path, trusted=True)
+
+
+# -- crafted files: no code from the file runs ----------------------------------
+
+
+class _WritesAMarker:
+    """Unpickling this writes a file: what a malicious pickle does."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path(self.marker).write_text, ("code from the file ran",))
+
+
+def test_pickle_in_place_of_an_array_is_refused_and_never_runs(small_model, tmp_path):
+    marker = tmp_path / "marker.txt"
+    path = save(small_model, tmp_path / "crafted.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    members = _members(payload)
+    member = next(name for name in members if name.endswith(".npy"))
+    members[member] = pickle.dumps(_WritesAMarker(marker))
+    _reseal(path, manifest, members)
+    with pytest.raises(
+        ValueError, match=rf"{re.escape(member)}' that is not a plain array"
+    ):
         load(path)
+    assert not marker.exists()
+    # The same payload in today's version-1 format (a pickle): opening it runs it.
+    old = tmp_path / "old.skdreamy"
+    _save_version1(_WritesAMarker(marker), old)
+    with pytest.raises(ValueError, match="version-1"):
+        load(old)
+    assert not marker.exists()
+    load(old, trusted=True)
+    assert marker.read_text() == "code from the file ran"
+
+
+def _lambda_network(marker):
+    import keras
+
+    inputs = keras.Input((3,))
+    # The lambda writes the marker (named by an environment variable: Keras
+    # keeps a lambda's code, not its defaults or closure) when Keras rebuilds
+    # the model.
+    outputs = keras.layers.Lambda(
+        lambda x: (
+            open(__import__("os").environ["SKDREAMY_MARKER"], "w").write("ran"),  # noqa: SIM115
+            x,
+        )[1]
+    )(inputs)
+    marker.unlink()  # building the model here ran it once; start clean
+    return keras.Model(inputs, outputs)
+
+
+def test_keras_network_with_a_lambda_layer_is_refused(
+    fitted_pipeline, tmp_path, monkeypatch
+):
+    from skdreamy._compat import keras_model_to_bytes
+
+    pipe, _ = fitted_pipeline
+    marker = tmp_path / "marker.txt"
+    monkeypatch.setenv("SKDREAMY_MARKER", str(marker))
+    path = save(pipe, tmp_path / "crafted.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    members = _members(payload)
+    (network,) = [name for name in members if name.endswith(".keras")]
+    members[network] = keras_model_to_bytes(_lambda_network(marker))
+    _reseal(path, manifest, members)
+    with pytest.raises(
+        ValueError, match=rf"network '{re.escape(network)}' that Keras refused .*Lambda"
+    ):
+        load(path)
+    assert not marker.exists()
+    # trusted=True reopens it: Keras rebuilds the lambda, which runs.
+    load(path, trusted=True)
+    assert marker.exists()
+
+
+def test_class_not_on_the_list_is_refused_by_name(small_model, tmp_path):
+    path = save(small_model, tmp_path / "crafted.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    manifest["model"]["__estimator__"] = "subprocess.Popen"
+    manifest["model"]["params"] = {"args": ["touch", str(tmp_path / "marker")]}
+    _reseal(path, manifest, _members(payload))
+    with pytest.raises(
+        ValueError,
+        match=r"needs the class subprocess\.Popen \(model\), which is not on "
+        r"skdreamy's list .*trusted=True",
+    ):
+        load(path)
+    assert not (tmp_path / "marker").exists()
+
+
+def test_fitted_attribute_may_not_replace_a_method(small_model, tmp_path):
+    path = save(small_model, tmp_path / "crafted.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    manifest["model"]["state"]["predict"] = manifest["model"]["state"]["classes_"]
+    _reseal(path, manifest, _members(payload))
+    with pytest.raises(ValueError, match=r"model has invalid attribute names"):
+        load(path)
+
+
+class AddOne(TransformerMixin, BaseEstimator):
+    """A user's own pipeline step."""
+
+    def fit(self, X, y=None):
+        self.n_seen_ = len(X)
+        return self
+
+    def transform(self, X):
+        return np.asarray(X) + 1
+
+
+def test_users_own_steps_need_trusted(small_model, tmp_path):
+    from sklearn.pipeline import make_pipeline as sk_pipeline
+
+    X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 4, 4]
+    pipe = sk_pipeline(AddOne(), LogisticRegression()).fit(X, y)
+    path = save(pipe, tmp_path / "own.skdreamy")
+    with pytest.raises(ValueError, match=r"needs the class test_persistence\.AddOne"):
+        load(path)
+    loaded = load(path, trusted=True)
+    assert loaded[0].n_seen_ == 4
+    np.testing.assert_array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    # A function in a parameter: skops names its type; trusted=True opens it.
+    negate = FunctionTransformer(func=operator.neg).fit([[1.0]])
+    path = save(negate, tmp_path / "function.skdreamy")
+    with pytest.raises(ValueError, match=r"needs the type\(s\) _operator\.neg"):
+        load(path)
+    assert load(path, trusted=True).transform(np.array([[2.0]])).tolist() == [[-2.0]]
+
+
+def _zip_with(names_and_data):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in names_and_data:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_member_path_that_climbs_out_is_refused(small_model, tmp_path):
+    path = save(small_model, tmp_path / "crafted.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    members = _members(payload)
+    members["../escape.npy"] = members.pop(next(iter(members)))
+    _reseal(path, manifest, members)
+    with pytest.raises(ValueError, match=r"member '\.\./escape\.npy' that no skdreamy"):
+        load(path)
+
+
+def test_network_archive_with_a_path_that_climbs_out_is_refused(tiny_file, tmp_path):
+    _, data, _ = tiny_file
+    manifest, payload = _parts(data)
+    members = _members(payload)
+    (network,) = [name for name in members if name.endswith(".keras")]
+    members[network] = _zip_with([("../../evil.txt", b"x"), ("config.json", b"{}")])
+    path = _reseal(tmp_path / "crafted.skdreamy", manifest, members)
+    with pytest.raises(ValueError, match=r"climbs out: '\.\./\.\./evil\.txt'"):
+        load(path)
+
+
+def _set_declared_size(archive, member, size):
+    """Patch a member's uncompressed size in the zip's central directory."""
+    info = zipfile.ZipFile(io.BytesIO(archive)).getinfo(member)
+    data = bytearray(archive)
+    start = 0
+    while True:  # the central directory entry of ``member``
+        entry = data.index(b"PK\x01\x02", start)
+        (name_len,) = struct.unpack("<H", data[entry + 28 : entry + 30])
+        if data[entry + 46 : entry + 46 + name_len].decode() == info.filename:
+            break
+        start = entry + 4
+    data[entry + 24 : entry + 28] = struct.pack("<I", size)
+    return bytes(data)
+
+
+def test_member_with_an_absurd_declared_size_is_refused(small_model, tmp_path):
+    path = save(small_model, tmp_path / "crafted.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    member = next(iter(_members(payload)))
+    patched = _set_declared_size(payload, member, 3_000_000_000)
+    manifest["members"][member] = 3_000_000_000
+    path.write_bytes(_frame(manifest, patched))
+    with pytest.raises(ValueError, match=rf"'{member}' declares 3000000000 bytes"):
+        load(path)
+
+
+def test_inner_zip_bomb_is_refused(tiny_file, tmp_path):
+    _, data, _ = tiny_file
+    manifest, payload = _parts(data)
+    members = _members(payload)
+    (network,) = [name for name in members if name.endswith(".keras")]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("model.weights.h5", b"\0" * (80 << 20))
+    members[network] = buffer.getvalue()
+    path = _reseal(tmp_path / "bomb.skdreamy", manifest, members)
+    with pytest.raises(ValueError, match=r"declares 83886080 bytes .*zip bomb"):
+        load(path)
+
+
+# -- fuzzing the loader ---------------------------------------------------------------
+
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+def _load_bytes(data, folder):
+    path = folder / "fuzz.skdreamy"
+    path.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelVersionWarning)
+        return load(path)
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_truncated_file_is_one_clear_error(tiny_file, tmp_path, data):
+    _, whole, _ = tiny_file
+    n = data.draw(st.integers(0, len(whole) - 1), label="bytes kept")
+    with pytest.raises(ValueError, match=r"fuzz\.skdreamy' is (truncated|empty)"):
+        _load_bytes(whole[:n], tmp_path)
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_flipped_bytes_are_one_clear_error(tiny_file, tmp_path, data):
+    _, whole, _ = tiny_file
+    damaged = bytearray(whole)
+    offsets = st.integers(0, len(whole) - 1)
+    for offset in data.draw(st.sets(offsets, min_size=1, max_size=3), label="at"):
+        damaged[offset] ^= data.draw(st.integers(1, 255), label="xor mask")
+    with pytest.raises(ValueError, match=r"fuzz\.skdreamy'"):
+        _load_bytes(bytes(damaged), tmp_path)
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_deleted_members_are_one_clear_error(tiny_file, tmp_path, data):
+    """Members deleted and the file resealed (a valid checksum), with the
+    manifest still listing them or not."""
+    _, whole, _ = tiny_file
+    manifest, payload = _parts(whole)
+    members = _members(payload)
+    gone = data.draw(
+        st.sets(st.sampled_from(sorted(members)), min_size=1), label="deleted"
+    )
+    kept = {k: v for k, v in members.items() if k not in gone}
+    if data.draw(st.booleans(), label="manifest updated"):
+        path = _reseal(tmp_path / "fuzz.skdreamy", manifest, kept)
+    else:
+        path = tmp_path / "fuzz.skdreamy"
+        path.write_bytes(_frame(manifest, _zip(kept)))
+    with pytest.raises(ValueError, match=r"fuzz\.skdreamy' is corrupt: its member"):
+        load(path)
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_damaged_members_resealed_never_raise_another_type(
+    tiny_file, tmp_path, data
+):
+    """An attacker's damage inside members (checksum recomputed): a ValueError
+    or a model; never another exception, never a hang."""
+    pipe, whole, X = tiny_file
+    manifest, payload = _parts(whole)
+    members = _members(payload)
+    name = data.draw(st.sampled_from(sorted(members)), label="member")
+    member = bytearray(members[name])
+    if data.draw(st.booleans(), label="truncate"):
+        member = member[: data.draw(st.integers(0, len(member) - 1), label="kept")]
+    else:
+        offset = data.draw(st.integers(0, len(member) - 1), label="offset")
+        member[offset] ^= data.draw(st.integers(1, 255), label="xor mask")
+    members[name] = bytes(member)
+    path = _reseal(tmp_path / "fuzz.skdreamy", manifest, members)
+    try:
+        model = load(path)
+    except ValueError as exc:
+        assert "fuzz.skdreamy" in str(exc)
+        return
+    with contextlib.suppress(ValueError):  # damaged values may be refused
+        assert model.predict_proba(X).shape == pipe.predict_proba(X).shape
+
+
+# -- the command line: info, and models that are not classifiers -----------------
+
+
+def _cli(capsys, *argv):
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_info_prints_structure_and_model_card(small_model, tmp_path, capsys):
+    path = save(
+        small_model,
+        tmp_path / "m.skdreamy",
+        training_data={"X": [[0.0], [1.0]], "y": [0, 4]},
+        card={"preset": "accurate"},
+    )
+    status, out, _ = _cli(capsys, "info", path)
+    assert status == 0
+    assert "format version 2" in out
+    assert "sklearn.linear_model.LogisticRegression" in out
+    assert "C = 1.0" in out
+    assert "preset: accurate" in out
+    assert "epochs_per_stage: {'W': 1, 'REM': 1}" in out
+    assert "night_fingerprints: 1 night(s), SHA-256" in out
+    status, out, _ = _cli(capsys, "info", path, "--json")
+    assert json.loads(out) == read_metadata(path)
+
+
+def test_info_on_a_version1_file_and_a_text_file(small_model, tmp_path, capsys):
+    old = _save_version1(small_model, tmp_path / "old.skdreamy")
+    status, out, _ = _cli(capsys, "info", old)
+    assert status == 0
+    assert "format version 1" in out and "runs code from the file" in out
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model\n")
+    status, out, err = _cli(capsys, "info", text)
+    assert status == 2 and out == ""
+    assert err.strip().count("\n") == 0
+    assert "skdreamy info: error: " in err and "text file" in err
+
+
+@pytest.mark.slow
+def test_info_and_read_metadata_import_neither_keras_nor_tensorflow(
+    fitted_pipeline, tmp_path
+):
+    pipe, _ = fitted_pipeline
+    path = save(pipe, tmp_path / "m.skdreamy")
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from skdreamy.cli import main\n"
+        "from skdreamy.persistence import read_metadata\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    status = main(['info', sys.argv[1]])\n"
+        "meta = read_metadata(sys.argv[1])\n"
+        "print(json.dumps([status, 'SleepStageCNNClassifier' in out.getvalue(),\n"
+        "    meta['format_version'], sorted(m for m in ('keras', 'tensorflow', 'jax',\n"
+        "    'torch', 'skops') if m in sys.modules)]))\n"
+    )
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.getenv("PYTHONPATH", "")])
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.splitlines()[-1]) == [0, True, 2, []]
+
+
+def _night_folder(folder, n_nights=2):
+    from skdreamy.datasets import make_sleep_epochs
+
+    folder.mkdir()
+    for i in range(n_nights):
+        x, y = make_sleep_epochs(40, random_state=i)
+        np.savez(
+            folder / f"night{i}.npz",
+            x=x,
+            y=y.astype(np.int8),
+            subject=f"s{i}",
+            channel="C3-A1",
+        )
+    return folder
+
+
+def test_cli_refuses_a_file_that_is_not_a_fitted_classifier(tmp_path, capsys):
+    data = _night_folder(tmp_path / "nights", n_nights=1)
+    scaler = save(SpectrogramScaler(), tmp_path / "scaler.skdreamy")
+    status, _, err = _cli(
+        capsys,
+        "evaluate",
+        "--data",
+        data,
+        "--model",
+        scaler,
+        "--report",
+        tmp_path / "r",
+        "--quiet",
+    )
+    assert status == 2
+    assert "holds a SpectrogramScaler, not a classifier or pipeline" in err
+    unfitted = save(make_pipeline(), tmp_path / "unfitted.skdreamy")
+    status, _, err = _cli(
+        capsys,
+        "predict",
+        "--model",
+        unfitted,
+        "--npz",
+        data / "night0.npz",
+        "--out",
+        tmp_path / "out.csv",
+        "--quiet",
+    )
+    assert status == 2 and "holds an unfitted Pipeline" in err
+    old = _save_version1(SpectrogramScaler(), tmp_path / "old.skdreamy")
+    status, _, err = _cli(
+        capsys,
+        "predict",
+        "--model",
+        old,
+        "--npz",
+        data / "night0.npz",
+        "--out",
+        tmp_path / "out.csv",
+        "--quiet",
+    )
+    assert status == 2 and "version-1 model file" in err and "--trusted" in err
+    status, _, err = _cli(
+        capsys,
+        "predict",
+        "--model",
+        old,
+        "--trusted",
+        "--npz",
+        data / "night0.npz",
+        "--out",
+        tmp_path / "out.csv",
+        "--quiet",
+    )
+    assert status == 2 and "holds a SpectrogramScaler" in err
+
+
+@pytest.mark.slow
+def test_evaluate_says_when_it_scores_training_nights(tmp_path, capsys):
+    from skdreamy.datasets import load_folder
+
+    folder = _night_folder(tmp_path / "nights", n_nights=2)
+    data = load_folder(folder)
+    train = data.nights == 0
+    pipe = tiny_raw_pipeline().fit(data.X[train], data.y[train])
+    model = save(
+        pipe,
+        tmp_path / "m.skdreamy",
+        training_data={"X": data.X[train], "y": data.y[train]},
+    )
+    status, _, err = _cli(
+        capsys,
+        "evaluate",
+        "--data",
+        folder,
+        "--model",
+        model,
+        "--report",
+        tmp_path / "r",
+        "--quiet",
+    )
+    assert status == 0
+    assert "1 of 2 night(s) in --data were used to train this model (night0.npz)" in err
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["training_nights_in_data"] == 1
+    blind = tmp_path / "blind"
+    blind.mkdir()
+    (blind / "night1.npz").write_bytes((folder / "night1.npz").read_bytes())
+    status, _, err = _cli(
+        capsys,
+        "evaluate",
+        "--data",
+        blind,
+        "--model",
+        model,
+        "--report",
+        tmp_path / "r2",
+        "--quiet",
+    )
+    assert status == 0 and "used to train" not in err
