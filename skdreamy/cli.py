@@ -350,10 +350,12 @@ def _add_common(parser):
 
 
 def _add_training(parser, *, n_per_class=None, epochs=None):
+    from .pipeline import PRESETS  # no Keras: make_pipeline imports it when called
+
     group = parser.add_argument_group("training")
     group.add_argument(
         "--preset",
-        choices=("reference", "accurate"),
+        choices=tuple(PRESETS),
         default="reference",
         help="pipeline settings (skdreamy.make_pipeline's preset): 'reference' "
         "(min-max scaling, reference CNN, 1000 per stage, 25 epochs) or "

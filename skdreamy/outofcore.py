@@ -130,6 +130,19 @@ class BalancedEpochBatches(keras.utils.PyDataset):
     ((4, 2), (4, 2), dtype('float32'))
     """
 
+    @validate_params(
+        {
+            "n_per_class": [Interval(Integral, 1, None, closed="left"), None],
+            "transform": [HasMethods(["transform"]), None],
+            "batch_size": [Interval(Integral, 1, None, closed="left")],
+            "shuffle": ["boolean"],
+            "classes": ["array-like", None],
+            "class_weight": [dict, StrOptions({"balanced"}), None],
+            "random_state": ["random_state"],
+            "release_memory": ["boolean"],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def __init__(
         self,
         X,
@@ -152,15 +165,6 @@ class BalancedEpochBatches(keras.utils.PyDataset):
             raise ValueError(
                 f"X has {n_epochs} epochs but y has {len(y)} labels; they must "
                 "match one to one."
-            )
-        if not isinstance(batch_size, Integral) or batch_size < 1:
-            raise ValueError(
-                f"batch_size must be a positive integer, got {batch_size!r}."
-            )
-        if transform is not None and not hasattr(transform, "transform"):
-            raise TypeError(
-                "transform must be a fitted transformer (with a transform method) "
-                f"or None, got {type(transform).__name__}."
             )
         self.X = X
         self.transform = transform
@@ -361,6 +365,8 @@ def fit_out_of_core(
             "one to one."
         )
     transformers, balancer, clf = _split_pipeline(pipeline)
+    # The classifier is trained through its Keras model, not its fit (which
+    # validates): check its parameters before the long pass over the data.
     clf._validate_params()
     if clf.validation_fraction > 0 or clf.early_stopping:
         raise ValueError(
@@ -494,6 +500,7 @@ def predict_out_of_core(
     return np.concatenate(parts)
 
 
+@validate_params({"X": ["array-like"]}, prefer_skip_nested_validation=True)
 def release_pages(X):
     """Drop the pages of a memory map from this process (kept in the page cache).
 

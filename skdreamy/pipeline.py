@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-from .classifier import SleepStageCNNClassifier
+from .datasets._spectrograms import SPECTROGRAM_SHAPE
 from .preprocessing import EpochSpectrogram, SpectrogramScaler
 from .sampling import ClassBalancer
 
@@ -163,7 +163,7 @@ def make_pipeline(
         if spectrogram_shape is None and isinstance(spectrogram, EpochSpectrogram):
             spectrogram_shape = spectrogram.expected_shape()
     if spectrogram_shape is None:
-        spectrogram_shape = (51, 59)
+        spectrogram_shape = SPECTROGRAM_SHAPE
     if scaler is None:
         scaler = SpectrogramScaler(
             spectrogram_shape=spectrogram_shape, **settings["scaler"]
@@ -173,6 +173,9 @@ def make_pipeline(
         ("balance", ClassBalancer(n_per_class=n_per_class, random_state=random_state))
     )
     if classifier is None:
+        # Imported here: PRESETS (read by the CLI's parser) must not load Keras.
+        from .classifier import SleepStageCNNClassifier
+
         classifier = SleepStageCNNClassifier(
             spectrogram_shape=spectrogram_shape,
             random_state=random_state,

@@ -4,11 +4,13 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from sklearn.utils._param_validation import validate_params
 
 from ._io import atomic_open
 from .plotting import plot_confusion_matrix
 
 
+@validate_params({"scores": [dict]}, prefer_skip_nested_validation=True)
 def scores_table(scores):
     """A Markdown table of the overall scores and the per-stage F1.
 

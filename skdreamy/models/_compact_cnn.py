@@ -1,14 +1,32 @@
 """A compact CNN for small training sets and arbitrary spectrogram sizes."""
 
+from numbers import Integral, Real
+
 import keras
 from keras import layers
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._augment import augmentation
-from ._seeds import LayerSeeds, layer_dtypes
+from ..datasets._spectrograms import SPECTROGRAM_SHAPE
+from ._blocks import input_stem, output_head
+from ._seeds import PRECISIONS
 
 
+@validate_params(
+    {
+        "spectrogram_shape": [tuple, list],
+        "n_classes": [Interval(Integral, 1, None, closed="left")],
+        "filters": [tuple, list],
+        "dense_units": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "offset_std": [Interval(Real, 0, None, closed="left")],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "seed": [Interval(Integral, 0, None, closed="left"), None],
+        "precision": [StrOptions(set(PRECISIONS)), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def build_compact_cnn(
-    spectrogram_shape=(51, 59),
+    spectrogram_shape=SPECTROGRAM_SHAPE,
     n_classes=5,
     *,
     filters=(16, 32, 64),
@@ -82,11 +100,14 @@ def build_compact_cnn(
         raise ValueError(
             f"spectrogram_shape must be positive, got {tuple(spectrogram_shape)}."
         )
-    dtype, out_dtype = layer_dtypes(precision)
-    seeds = LayerSeeds(seed)
-    inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
-    x = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
-    x = augmentation(x, offset_std, noise_std, seeds)
+    inputs, x, context = input_stem(
+        (n_freqs, n_times),
+        offset_std=offset_std,
+        noise_std=noise_std,
+        seed=seed,
+        precision=precision,
+    )
+    seeds, dtype = context["seeds"], context["dtype"]
     for i, n_filters in enumerate(filters):
         x = layers.Conv2D(
             n_filters,
@@ -102,22 +123,7 @@ def build_compact_cnn(
     x = layers.AveragePooling2D(
         pool_size=(1, x.shape[2]), name="time_average", **dtype
     )(x)
-    x = layers.Flatten(name="flatten", **dtype)(x)
-    if dense_units:
-        x = layers.Dropout(dropout, seed=seeds(), name="dropout1", **dtype)(x)
-        x = layers.Dense(
-            dense_units,
-            activation="relu",
-            kernel_initializer=seeds.glorot(),
-            name="dense",
-            **dtype,
-        )(x)
-    x = layers.Dropout(dropout, seed=seeds(), name="dropout2", **dtype)(x)
-    outputs = layers.Dense(
-        n_classes,
-        activation="softmax",
-        kernel_initializer=seeds.glorot(),
-        name="stage",
-        **out_dtype,
-    )(x)
+    outputs = output_head(
+        x, n_classes, dense_units=dense_units, dropout=dropout, context=context
+    )
     return keras.Model(inputs, outputs, name="compact_cnn")
