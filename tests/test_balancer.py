@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from imblearn.over_sampling import RandomOverSampler
-from imblearn.utils.estimator_checks import estimator_checks_generator
 from imblearn.under_sampling import RandomUnderSampler
+from imblearn.utils.estimator_checks import estimator_checks_generator
 
 from skdreamy.sampling import ClassBalancer, MissingStageWarning
 
