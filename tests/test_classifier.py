@@ -378,8 +378,6 @@ def test_architecture_callable_trains_clones_and_pickles(spectrograms):
 def test_architecture_must_keep_the_contract(spectrograms):
     X, y, _ = spectrograms
     with pytest.raises(ValueError, match=r"output shape \(None, 6\); expected"):
-        SleepStageCNNClassifier(architecture=wrong_output, epochs=1).fit(
-            X[:50], y[:50]
-        )
+        SleepStageCNNClassifier(architecture=wrong_output, epochs=1).fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="architecture"):
         SleepStageCNNClassifier(architecture="resnet").fit(X[:50], y[:50])
