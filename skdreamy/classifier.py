@@ -303,11 +303,8 @@ class SleepStageCNNClassifier(KerasClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_epochs, n_freqs * n_times) or \
-                (n_epochs, n_freqs, n_times)
-            Training spectrograms (scaled).
-        y : array-like of shape (n_epochs,)
-            Stage labels.
+        X, y : array-like
+            Spectrograms and labels, as in :meth:`fit`.
         classes : array-like of shape (n_classes,), default=None
             Every label of the whole training set; needed on the first call
             when ``y`` does not hold them all.

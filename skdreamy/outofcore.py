@@ -34,8 +34,8 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.validation import column_or_1d
 
+from ._validation import check_one_label_per_epoch
 from .classifier import SleepStageCNNClassifier
 from .sampling import ClassBalancer
 
@@ -160,12 +160,7 @@ class BalancedEpochBatches(keras.utils.PyDataset):
     ):
         super().__init__(**kwargs)
         n_epochs = _check_epochs_array(X)
-        y = column_or_1d(y, warn=True)
-        if len(y) != n_epochs:
-            raise ValueError(
-                f"X has {n_epochs} epochs but y has {len(y)} labels; they must "
-                "match one to one."
-            )
+        y = check_one_label_per_epoch(n_epochs, y)
         self.X = X
         self.transform = transform
         self.batch_size = int(batch_size)
@@ -358,12 +353,7 @@ def fit_out_of_core(
     (100,)
     """
     n_epochs = _check_epochs_array(X)
-    y = column_or_1d(y, warn=True)
-    if len(y) != n_epochs:
-        raise ValueError(
-            f"X has {n_epochs} epochs but y has {len(y)} labels; they must match "
-            "one to one."
-        )
+    y = check_one_label_per_epoch(n_epochs, y)
     transformers, balancer, clf = _split_pipeline(pipeline)
     # The classifier is trained through its Keras model, not its fit (which
     # validates): check its parameters before the long pass over the data.

@@ -146,15 +146,17 @@ def _post_steps(onsets, epoch_duration, values):
     return x / 3600.0, v
 
 
+# Constraints of the arguments the night figures share.
+_NIGHT_AXES = {
+    "onsets": ["array-like", None],
+    "epoch_duration": [Interval(Real, 0, None, closed="neither")],
+    "ax": [HasMethods(["plot"]), None],
+    "path": [str, os.PathLike, None],
+}
+
+
 @validate_params(
-    {
-        "y_pred": ["array-like"],
-        "y_true": ["array-like", None],
-        "onsets": ["array-like", None],
-        "epoch_duration": [Interval(Real, 0, None, closed="neither")],
-        "ax": [HasMethods(["plot"]), None],
-        "path": [str, os.PathLike, None],
-    },
+    {"y_pred": ["array-like"], "y_true": ["array-like", None], **_NIGHT_AXES},
     prefer_skip_nested_validation=True,
 )
 def plot_hypnogram(
@@ -441,14 +443,7 @@ def plot_training_curves(history, *, path=None):
 
 
 @validate_params(
-    {
-        "proba": ["array-like"],
-        "classes": ["array-like", None],
-        "onsets": ["array-like", None],
-        "epoch_duration": [Interval(Real, 0, None, closed="neither")],
-        "ax": [HasMethods(["plot"]), None],
-        "path": [str, os.PathLike, None],
-    },
+    {"proba": ["array-like"], "classes": ["array-like", None], **_NIGHT_AXES},
     prefer_skip_nested_validation=True,
 )
 def plot_probabilities(

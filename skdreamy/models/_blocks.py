@@ -8,14 +8,40 @@ dropout (around an optional hidden dense layer) and ends in the softmax over
 the classes.
 """
 
+from numbers import Integral, Real
+from typing import NamedTuple
+
 import keras
 from keras import layers
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._augment import augmentation
-from ._seeds import LayerSeeds, layer_dtypes
+from ._seeds import PRECISIONS, LayerSeeds, layer_dtypes
+
+BUILDER_CONSTRAINTS = {
+    "spectrogram_shape": [tuple, list],
+    "n_classes": [Interval(Integral, 1, None, closed="left")],
+    "dense_units": [Interval(Integral, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "offset_std": [Interval(Real, 0, None, closed="left")],
+    "noise_std": [Interval(Real, 0, None, closed="left")],
+    "seed": [Interval(Integral, 0, None, closed="left"), None],
+    "precision": [StrOptions(set(PRECISIONS)), None],
+}
+"""The ``validate_params`` constraints of the parameters every builder takes."""
 
 
-def input_stem(spectrogram_shape, *, offset_std, noise_std, seed, precision):
+class Stem(NamedTuple):
+    """What :func:`input_stem` makes, for the body and :func:`output_head`."""
+
+    inputs: object  # the model input, (n_freqs * n_times,), named "spectrogram"
+    image: object  # (n_freqs, n_times, 1), augmented: where the body starts
+    seeds: LayerSeeds  # draws the seeds of the body's and the head's layers
+    dtype: dict  # dtype-policy keyword arguments of the body's layers
+    out_dtype: dict  # those of the softmax (float32 under mixed precision)
+
+
+def input_stem(spectrogram_shape, offset_std, noise_std, seed, precision):
     """The model input and its image, with the augmentation layers applied.
 
     Parameters
@@ -32,14 +58,7 @@ def input_stem(spectrogram_shape, *, offset_std, noise_std, seed, precision):
 
     Returns
     -------
-    inputs : keras.KerasTensor
-        The model input, shape ``(n_freqs * n_times,)``, named "spectrogram".
-    image : keras.KerasTensor
-        Shape ``(n_freqs, n_times, 1)``, for the layers of the architecture.
-    context : dict
-        ``seeds`` (the :class:`LayerSeeds` to draw further seeds from) and
-        ``dtype``/``out_dtype`` (the layer keyword arguments of the body and
-        of the softmax), to pass to the body and :func:`output_head`.
+    stem : Stem
     """
     n_freqs, n_times = spectrogram_shape
     dtype, out_dtype = layer_dtypes(precision)
@@ -47,14 +66,16 @@ def input_stem(spectrogram_shape, *, offset_std, noise_std, seed, precision):
     inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
     image = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
     image = augmentation(image, offset_std, noise_std, seeds)
-    return inputs, image, {"seeds": seeds, "dtype": dtype, "out_dtype": out_dtype}
+    return Stem(inputs, image, seeds, dtype, out_dtype)
 
 
-def output_head(x, n_classes, *, dense_units, dropout, context):
+def output_head(stem, x, n_classes, dense_units, dropout):
     """Flatten, [dropout, hidden dense,] dropout, softmax over ``n_classes``.
 
     Parameters
     ----------
+    stem : Stem
+        As returned by :func:`input_stem`.
     x : keras.KerasTensor
         The last feature maps of the architecture.
     n_classes : int
@@ -64,15 +85,13 @@ def output_head(x, n_classes, *, dense_units, dropout, context):
         before it) out.
     dropout : float
         Rate of the dropout layers.
-    context : dict
-        As returned by :func:`input_stem`.
 
     Returns
     -------
     outputs : keras.KerasTensor
         Shape ``(n_classes,)``, float32 probabilities (named "stage").
     """
-    seeds, dtype = context["seeds"], context["dtype"]
+    seeds, dtype = stem.seeds, stem.dtype
     x = layers.Flatten(name="flatten", **dtype)(x)
     if dense_units:
         x = layers.Dropout(dropout, seed=seeds(), name="dropout1", **dtype)(x)
@@ -89,5 +108,5 @@ def output_head(x, n_classes, *, dense_units, dropout, context):
         activation="softmax",
         kernel_initializer=seeds.glorot(),
         name="stage",
-        **context["out_dtype"],
+        **stem.out_dtype,
     )(x)

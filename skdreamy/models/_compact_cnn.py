@@ -1,28 +1,15 @@
 """A compact CNN for small training sets and arbitrary spectrogram sizes."""
 
-from numbers import Integral, Real
-
 import keras
 from keras import layers
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import validate_params
 
 from ..datasets._spectrograms import SPECTROGRAM_SHAPE
-from ._blocks import input_stem, output_head
-from ._seeds import PRECISIONS
+from ._blocks import BUILDER_CONSTRAINTS, input_stem, output_head
 
 
 @validate_params(
-    {
-        "spectrogram_shape": [tuple, list],
-        "n_classes": [Interval(Integral, 1, None, closed="left")],
-        "filters": [tuple, list],
-        "dense_units": [Interval(Integral, 0, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "offset_std": [Interval(Real, 0, None, closed="left")],
-        "noise_std": [Interval(Real, 0, None, closed="left")],
-        "seed": [Interval(Integral, 0, None, closed="left"), None],
-        "precision": [StrOptions(set(PRECISIONS)), None],
-    },
+    {**BUILDER_CONSTRAINTS, "filters": [tuple, list]},
     prefer_skip_nested_validation=True,
 )
 def build_compact_cnn(
@@ -61,20 +48,12 @@ def build_compact_cnn(
         Units of an optional hidden dense layer after pooling (0: none).
     dropout : float, default=0.5
         Dropout rate before the output (and the hidden dense layer).
-    offset_std : float, default=0.0
-        Training-time augmentation: standard deviation of a random constant
-        added to each input spectrogram (:class:`RandomOffset`; on log power,
-        a random gain).
-    noise_std : float, default=0.0
-        Training-time augmentation: standard deviation of Gaussian noise added
-        to every input value (:class:`keras.layers.GaussianNoise`).
+    offset_std, noise_std : float, default=0.0
+        Training-time augmentation, as in :func:`build_sleep_cnn`.
     seed : int or None, default=None
         Seeds every initialiser and dropout layer.
     precision : {"float32", "mixed_bfloat16"} or None, default=None
-        Keras dtype policy of the layers: ``"mixed_bfloat16"`` computes in
-        bfloat16 with float32 weights. ``None`` follows Keras' global policy
-        (``keras.config.set_dtype_policy``). Under a mixed policy the softmax
-        output stays float32.
+        Keras dtype policy of the layers, as in :func:`build_sleep_cnn`.
 
     Returns
     -------
@@ -100,14 +79,8 @@ def build_compact_cnn(
         raise ValueError(
             f"spectrogram_shape must be positive, got {tuple(spectrogram_shape)}."
         )
-    inputs, x, context = input_stem(
-        (n_freqs, n_times),
-        offset_std=offset_std,
-        noise_std=noise_std,
-        seed=seed,
-        precision=precision,
-    )
-    seeds, dtype = context["seeds"], context["dtype"]
+    stem = input_stem(spectrogram_shape, offset_std, noise_std, seed, precision)
+    x, seeds, dtype = stem.image, stem.seeds, stem.dtype
     for i, n_filters in enumerate(filters):
         x = layers.Conv2D(
             n_filters,
@@ -123,7 +96,5 @@ def build_compact_cnn(
     x = layers.AveragePooling2D(
         pool_size=(1, x.shape[2]), name="time_average", **dtype
     )(x)
-    outputs = output_head(
-        x, n_classes, dense_units=dense_units, dropout=dropout, context=context
-    )
-    return keras.Model(inputs, outputs, name="compact_cnn")
+    outputs = output_head(stem, x, n_classes, dense_units, dropout)
+    return keras.Model(stem.inputs, outputs, name="compact_cnn")

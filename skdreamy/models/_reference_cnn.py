@@ -14,15 +14,12 @@ All convolutions after the first use ``same`` padding; with 5 classes the
 layer table sums to 750,245 trainable parameters.
 """
 
-from numbers import Integral, Real
-
 import keras
 from keras import layers
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import validate_params
 
 from ..datasets._spectrograms import SPECTROGRAM_SHAPE
-from ._blocks import input_stem, output_head
-from ._seeds import PRECISIONS
+from ._blocks import BUILDER_CONSTRAINTS, input_stem, output_head
 
 _CONV_FILTERS = (32, 32, None, 32, 32, None, 64, 64, None, 128, None)  # None: pool
 
@@ -34,16 +31,7 @@ def reference_min_shape():
 
 
 @validate_params(
-    {
-        "spectrogram_shape": [tuple, list],
-        "n_classes": [Interval(Integral, 1, None, closed="left")],
-        "dense_units": [Interval(Integral, 0, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "offset_std": [Interval(Real, 0, None, closed="left")],
-        "noise_std": [Interval(Real, 0, None, closed="left")],
-        "seed": [Interval(Integral, 0, None, closed="left"), None],
-        "precision": [StrOptions(set(PRECISIONS)), None],
-    },
+    {**BUILDER_CONSTRAINTS},
     prefer_skip_nested_validation=True,
 )
 def build_sleep_cnn(
@@ -113,14 +101,8 @@ def build_sleep_cnn(
             f"(n_freqs x n_times); got {n_freqs} x {n_times}. Use "
             'architecture="compact" for smaller inputs.'
         )
-    inputs, x, context = input_stem(
-        (n_freqs, n_times),
-        offset_std=offset_std,
-        noise_std=noise_std,
-        seed=seed,
-        precision=precision,
-    )
-    seeds, dtype = context["seeds"], context["dtype"]
+    stem = input_stem(spectrogram_shape, offset_std, noise_std, seed, precision)
+    x, seeds, dtype = stem.image, stem.seeds, stem.dtype
     first = True
     for i, filters in enumerate(_CONV_FILTERS):
         if filters is None:
@@ -136,7 +118,5 @@ def build_sleep_cnn(
             **dtype,
         )(x)
         first = False
-    outputs = output_head(
-        x, n_classes, dense_units=dense_units, dropout=dropout, context=context
-    )
-    return keras.Model(inputs, outputs, name="sleep_cnn")
+    outputs = output_head(stem, x, n_classes, dense_units, dropout)
+    return keras.Model(stem.inputs, outputs, name="sleep_cnn")

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 from .._stages import STAGE_NAMES
+from .._validation import check_one_label_per_epoch
 
 
 class MissingStageWarning(UserWarning):
@@ -128,12 +129,7 @@ class ClassBalancer(BaseSampler):
         # As imblearn's, but any number of dimensions and any dtype: the
         # samplers run on row indices, so X is only indexed, once.
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        n_x = _num_rows(X)
-        if n_x != len(y):
-            raise ValueError(
-                f"X has {n_x} epochs but y has {len(y)} labels; they must match "
-                "one to one."
-            )
+        y = check_one_label_per_epoch(_num_rows(X), y)
         X = validate_data(
             self,
             X,
