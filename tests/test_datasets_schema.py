@@ -125,3 +125,16 @@ def test_sleep_edf_groups_index_subjects(loaded):
     by_record = np.concatenate([np.full(r.n_epochs, r.subject) for r in data.records])
     np.testing.assert_array_equal(subject_of_epoch, by_record)
     assert data.subjects.tolist() == ["0", "3"]
+
+
+def test_library_never_looks_for_the_checkout_data():
+    """Only tests/conftest.py and benchmarks/ know where the checkout keeps data."""
+    import skdreamy
+
+    package = Path(skdreamy.__file__).parent
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "../shared" in path.read_text() or "shared/data" in path.read_text()
+    ]
+    assert offenders == []
