@@ -40,7 +40,11 @@ print(
 )
 
 
-data = load_example_nights(n_synthetic=900, n_subjects=6)
+# Real nights come from the folder in SKDREAMY_DATA or, in a development
+# checkout (the gallery runs from examples/), from ../../shared/data; without
+# either, synthetic epochs stand in and the description says so.
+DATA = os.environ.get("SKDREAMY_DATA", "../../shared/data")
+data = load_example_nights(DATA, fallback="synthetic", n_synthetic=900, n_subjects=6)
 X, y, groups = data.X, data.y, data.groups
 print(data.description)
 

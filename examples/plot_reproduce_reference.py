@@ -20,7 +20,7 @@ and trains for 5 epochs instead of 25, with the same CNN. Set
 # Settings and data
 # -----------------
 # The example uses the real DREAMS excerpts when it finds them (the folder in
-# ``SKDREAMY_DATA``, or ``../shared/data`` next to the repository) and the
+# ``SKDREAMY_DATA``, or the development checkout's data folder) and the
 # synthetic generator otherwise.
 import os
 import time
@@ -44,7 +44,11 @@ print(
 )
 
 
-data = load_example_nights(n_synthetic=1000, n_subjects=1)
+# Real nights come from the folder in SKDREAMY_DATA or, in a development
+# checkout (the gallery runs from examples/), from ../../shared/data; without
+# either, synthetic epochs stand in and the description says so.
+DATA = os.environ.get("SKDREAMY_DATA", "../../shared/data")
+data = load_example_nights(DATA, fallback="synthetic", n_synthetic=1000, n_subjects=1)
 X, y, REAL = data.X, data.y, not data.synthetic
 print(data.description)
 print("Epochs per stage (W, N1, N2, N3, REM):", np.bincount(y, minlength=5))

@@ -58,7 +58,9 @@ def synthetic_night(random_state):
     return pool_X[index], order, 30.0 * np.arange(len(order))
 
 
-data_dir = find_nights()
+# Real nights come from the folder in SKDREAMY_DATA or, in a development
+# checkout (the gallery runs from examples/), from ../../shared/data.
+data_dir = find_nights(os.environ.get("SKDREAMY_DATA", "../../shared/data"))
 if data_dir is not None:
     data = load_example_nights(data_dir)
     subjects = data.subjects.tolist()

@@ -15,8 +15,12 @@ _LAZY = {
     "SpectralFeatures": ".preprocessing",
     "SpectrogramScaler": ".preprocessing",
     "SleepStageCNNClassifier": ".classifier",
+    "build_compact_cnn": ".models",
     "build_sleep_cnn": ".models",
     "make_pipeline": ".pipeline",
+    "PRESETS": ".pipeline",
+    "SPECTROGRAM_SHAPE": ".datasets._spectrograms",
+    "STAGE_NAMES": "._stages",
     "load": ".persistence",
     "save": ".persistence",
 }

@@ -10,7 +10,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 
 def check_spectrogram_shape(spectrogram_shape, name="spectrogram_shape"):
@@ -102,6 +102,17 @@ def validate_spectrograms(estimator, X, *, spectrogram_shape, reset, dtype):
                 f"{type(estimator).__name__} was fitted on {tuple(fitted)}."
             )
     return X, shape
+
+
+def check_one_label_per_epoch(n_epochs, y):
+    """Return ``y`` 1-D; it must hold one label per epoch of ``X``."""
+    y = column_or_1d(y, warn=True)
+    if len(y) != n_epochs:
+        raise ValueError(
+            f"X has {n_epochs} epochs but y has {len(y)} labels; they must match "
+            "one to one."
+        )
+    return y
 
 
 def log_power(X, offset):

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 from scikeras.wrappers import KerasClassifier
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._compat import classifier_tags, torch_random_state
 from ._validation import check_spectrogram_shape, validate_spectrograms
-from .models import LinearWarmup, build_compact_cnn, build_sleep_cnn
+from .datasets._spectrograms import SPECTROGRAM_SHAPE
+from .models import ARCHITECTURES, LinearWarmup
 from .models._seeds import PRECISIONS
 
 # Prediction does not depend on the batch size; a larger one is much faster.
@@ -25,8 +26,6 @@ _PREDICT_BATCH_SIZE = 256
 # the results are the same; batch-level callbacks are called every this many
 # steps). See benchmarks/README.md for the measurements.
 _STEPS_PER_EXECUTION = 32
-
-ARCHITECTURES = ("reference", "compact")
 
 # The batch size ``learning_rate`` refers to when ``learning_rate_scaling`` is
 # set: the reference protocol's, for which the default rate of 1e-3 is known
@@ -63,14 +62,26 @@ class SleepStageCNNClassifier(KerasClassifier):
     Parameters
     ----------
     spectrogram_shape : tuple of (int, int) or None, default=(51, 59)
-        ``(n_freqs, n_times)`` of each spectrogram. ``None`` infers it from
-        3-D input, or treats 2-D input as ``(n_features, 1)`` (generic
+        ``(n_freqs, n_times)`` of each spectrogram
+        (:data:`~skdreamy.SPECTROGRAM_SHAPE` by default). ``None`` infers it
+        from 3-D input, or treats 2-D input as ``(n_features, 1)`` (generic
         features; needs ``architecture="compact"``).
-    architecture : {"reference", "compact"}, default="reference"
-        ``"reference"``: the published CNN. ``"compact"``:
-        :func:`~skdreamy.models.build_compact_cnn`, averaging over time but
-        keeping frequency, for small training sets and any input size; about
-        26k parameters with ``dense_units=0``, about 256k with the default 512.
+    architecture : {"reference", "compact"} or callable, default="reference"
+        A name from :data:`skdreamy.models.ARCHITECTURES`: ``"reference"``,
+        the published CNN (:func:`~skdreamy.build_sleep_cnn`), or
+        ``"compact"`` (:func:`~skdreamy.build_compact_cnn`), averaging over
+        time but keeping frequency, for small training sets and any input
+        size; about 26k parameters with ``dense_units=0``, about 256k with the
+        default 512. Or a callable that builds another architecture, called
+        at each fit as ``architecture(spectrogram_shape, n_classes, *,
+        dense_units, dropout, offset_std, noise_std, seed, precision)`` (the
+        built-in builders' signature; accept ``**kwargs`` to ignore some) and
+        returning an uncompiled :class:`keras.Model` whose input has shape
+        ``(n_freqs * n_times,)`` (flattened, frequency-major spectrograms)
+        and whose output has shape ``(n_classes,)``: softmax probabilities,
+        one per class in the order of ``classes_``. The classifier compiles
+        it (Adam, categorical cross-entropy). Use a module-level function, so
+        that the classifier can still be pickled, cloned and saved.
     dense_units : int, default=512
         Units of the hidden dense layer (0 removes it in the compact model).
     dropout : float, default=0.5
@@ -178,7 +189,7 @@ class SleepStageCNNClassifier(KerasClassifier):
 
     _parameter_constraints = {
         "spectrogram_shape": [tuple, list, None],
-        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "architecture": [StrOptions(set(ARCHITECTURES)), callable],
         "dense_units": [Interval(Integral, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "offset_std": [Interval(Real, 0, None, closed="left")],
@@ -201,7 +212,7 @@ class SleepStageCNNClassifier(KerasClassifier):
     def __init__(
         self,
         *,
-        spectrogram_shape=(51, 59),
+        spectrogram_shape=SPECTROGRAM_SHAPE,
         architecture="reference",
         dense_units=512,
         dropout=0.5,
@@ -273,6 +284,7 @@ class SleepStageCNNClassifier(KerasClassifier):
 
     # -- fitting --
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, **kwargs):
         """Build a fresh CNN and train it on ``(X, y)``.
 
@@ -300,7 +312,6 @@ class SleepStageCNNClassifier(KerasClassifier):
             values, ``X`` and ``y`` differ in length, ``y`` has fewer than two
             classes, or the validation split cannot be stratified.
         """
-        self._validate_params()
         check_spectrogram_shape(self.spectrogram_shape)
         if self.early_stopping and self.validation_fraction == 0:
             raise ValueError(
@@ -310,6 +321,31 @@ class SleepStageCNNClassifier(KerasClassifier):
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
+        """Train for one more epoch (building the CNN on the first call).
+
+        Parameters
+        ----------
+        X, y : array-like
+            Spectrograms and labels, as in :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            Every label of the whole training set; needed on the first call
+            when ``y`` does not hold them all.
+        sample_weight : array-like of shape (n_epochs,), default=None
+            Per-epoch loss weights.
+        **kwargs : dict
+            Passed on to ``keras.Model.fit``.
+
+        Returns
+        -------
+        self : SleepStageCNNClassifier
+            The classifier.
+        """
+        return super().partial_fit(
+            X, y, classes=classes, sample_weight=sample_weight, **kwargs
+        )
 
     def _validate_data(self, X=None, y=None, reset=False, y_numeric=False):
         # Replaces scikeras' checks: 2-D or 3-D spectrograms, clear messages.
@@ -354,7 +390,9 @@ class SleepStageCNNClassifier(KerasClassifier):
         n_classes = meta["n_classes_"]
         seed = self._random_state
         builder = (
-            build_sleep_cnn if self.architecture == "reference" else build_compact_cnn
+            ARCHITECTURES[self.architecture]
+            if isinstance(self.architecture, str)
+            else self.architecture
         )
         model = builder(
             shape,
@@ -366,6 +404,7 @@ class SleepStageCNNClassifier(KerasClassifier):
             seed=seed,
             precision=self.precision,
         )
+        _check_built_model(model, builder, shape, n_classes)
         # A warm-up needs the number of training steps per epoch, known only
         # once the data are split: _fit_keras_model compiles again then.
         self._compile(model, self._peak_learning_rate())
@@ -518,6 +557,29 @@ def _untrained(model):
     return int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 0
 
 
+def _check_built_model(model, builder, shape, n_classes):
+    """The contract of an architecture: flattened spectrograms in, classes out."""
+    name = getattr(builder, "__name__", repr(builder))
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"architecture {name} must return a keras.Model, got "
+            f"{type(model).__name__}."
+        )
+    n_features = shape[0] * shape[1]
+    if tuple(model.input_shape) != (None, n_features):
+        raise ValueError(
+            f"architecture {name} built a model with input shape "
+            f"{model.input_shape}; expected (None, {n_features}): spectrograms "
+            f"of shape {tuple(shape)}, flattened."
+        )
+    if tuple(model.output_shape) != (None, n_classes):
+        raise ValueError(
+            f"architecture {name} built a model with output shape "
+            f"{model.output_shape}; expected (None, {n_classes}): one softmax "
+            "probability per class."
+        )
+
+
 def _stratified_split(X, labels, fraction, seed):
     """Indices of a shuffled, class-stratified train/validation split.
 
@@ -549,4 +611,4 @@ def _stratified_split(X, labels, fraction, seed):
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-__all__ = ["ARCHITECTURES", "SleepStageCNNClassifier"]
+__all__ = ["SleepStageCNNClassifier"]

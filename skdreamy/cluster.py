@@ -19,7 +19,9 @@ import logging
 import os
 import shutil
 import subprocess
-from numbers import Integral
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 #: Variables that let several processes share one GPU: TensorFlow and JAX
 #: otherwise reserve (almost) all of its memory in the first process.
@@ -70,6 +72,13 @@ def visible_gpus():
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
+@validate_params(
+    {
+        "gpus": [list, tuple],
+        "workers_per_gpu": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def gpu_worker_env(gpus, *, workers_per_gpu=1):
     """The environment of each worker: its name and its one GPU.
 
@@ -110,10 +119,6 @@ def gpu_worker_env(gpus, *, workers_per_gpu=1):
         raise ValueError(
             f"gpus lists a GPU twice: {gpus}; use workers_per_gpu to share one."
         )
-    if not isinstance(workers_per_gpu, Integral) or workers_per_gpu < 1:
-        raise ValueError(
-            f"workers_per_gpu must be a positive integer, got {workers_per_gpu!r}."
-        )
     env = {}
     for gpu in gpus:
         for slot in range(workers_per_gpu):
@@ -124,6 +129,22 @@ def gpu_worker_env(gpus, *, workers_per_gpu=1):
     return env
 
 
+@validate_params(
+    {
+        "gpus": [list, tuple, None],
+        "workers_per_gpu": [Interval(Integral, 1, None, closed="left")],
+        "threads_per_worker": [Interval(Integral, 1, None, closed="left")],
+        "host": [str],
+        "memory_limit": [
+            StrOptions({"auto"}),
+            str,
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "dashboard_address": [str, None],
+        "env": [dict, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def gpu_cluster(
     gpus=None,
     *,

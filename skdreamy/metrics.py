@@ -10,7 +10,7 @@ subject-wise (``groups``) or stratified cross-validation.
 
 import time
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone, is_classifier
@@ -23,6 +23,7 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import GroupKFold, check_cv
 from sklearn.utils import Bunch, _safe_indexing
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_consistent_length, column_or_1d
@@ -85,6 +86,14 @@ def _check_label_vectors(y_true, y_pred):
     return y_true, y_pred
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "labels": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def sleep_scores(y_true, y_pred, *, labels=None):
     """Accuracy, macro-F1, Cohen's kappa, per-stage F1 and confusion matrix.
 
@@ -268,6 +277,23 @@ def _fold_agreements(y, y_pred, nights, onsets, epoch_duration, splits, fold_sco
     return agree(np.ones(len(y), dtype=bool))
 
 
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "groups": ["array-like", None],
+        "cv": ["cv_object"],
+        "labels": ["array-like", None],
+        "return_proba": ["boolean"],
+        "n_jobs": [Integral, None],
+        "progress": ["boolean", callable],
+        "nights": ["array-like", None],
+        "onsets": ["array-like", None],
+        "epoch_duration": [Interval(Real, 0, None, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def cross_validate_stages(
     estimator,
     X,
@@ -424,10 +450,6 @@ def cross_validate_stages(
         raise ValueError(
             f"return_proba=True needs an estimator with predict_proba, but "
             f"{type(estimator).__name__} has none."
-        )
-    if not (isinstance(progress, bool) or callable(progress)):
-        raise TypeError(
-            f"progress must be a bool or a callable, got {type(progress).__name__}."
         )
     labels = _label_order(y, y, labels)
     n_epochs = len(y)

@@ -34,8 +34,8 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.validation import column_or_1d
 
+from ._validation import check_one_label_per_epoch
 from .classifier import SleepStageCNNClassifier
 from .sampling import ClassBalancer
 
@@ -130,6 +130,19 @@ class BalancedEpochBatches(keras.utils.PyDataset):
     ((4, 2), (4, 2), dtype('float32'))
     """
 
+    @validate_params(
+        {
+            "n_per_class": [Interval(Integral, 1, None, closed="left"), None],
+            "transform": [HasMethods(["transform"]), None],
+            "batch_size": [Interval(Integral, 1, None, closed="left")],
+            "shuffle": ["boolean"],
+            "classes": ["array-like", None],
+            "class_weight": [dict, StrOptions({"balanced"}), None],
+            "random_state": ["random_state"],
+            "release_memory": ["boolean"],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def __init__(
         self,
         X,
@@ -147,21 +160,7 @@ class BalancedEpochBatches(keras.utils.PyDataset):
     ):
         super().__init__(**kwargs)
         n_epochs = _check_epochs_array(X)
-        y = column_or_1d(y, warn=True)
-        if len(y) != n_epochs:
-            raise ValueError(
-                f"X has {n_epochs} epochs but y has {len(y)} labels; they must "
-                "match one to one."
-            )
-        if not isinstance(batch_size, Integral) or batch_size < 1:
-            raise ValueError(
-                f"batch_size must be a positive integer, got {batch_size!r}."
-            )
-        if transform is not None and not hasattr(transform, "transform"):
-            raise TypeError(
-                "transform must be a fitted transformer (with a transform method) "
-                f"or None, got {type(transform).__name__}."
-            )
+        y = check_one_label_per_epoch(n_epochs, y)
         self.X = X
         self.transform = transform
         self.batch_size = int(batch_size)
@@ -354,13 +353,10 @@ def fit_out_of_core(
     (100,)
     """
     n_epochs = _check_epochs_array(X)
-    y = column_or_1d(y, warn=True)
-    if len(y) != n_epochs:
-        raise ValueError(
-            f"X has {n_epochs} epochs but y has {len(y)} labels; they must match "
-            "one to one."
-        )
+    y = check_one_label_per_epoch(n_epochs, y)
     transformers, balancer, clf = _split_pipeline(pipeline)
+    # The classifier is trained through its Keras model, not its fit (which
+    # validates): check its parameters before the long pass over the data.
     clf._validate_params()
     if clf.validation_fraction > 0 or clf.early_stopping:
         raise ValueError(
@@ -494,6 +490,7 @@ def predict_out_of_core(
     return np.concatenate(parts)
 
 
+@validate_params({"X": ["array-like"]}, prefer_skip_nested_validation=True)
 def release_pages(X):
     """Drop the pages of a memory map from this process (kept in the page cache).
 

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
+from .datasets._spectrograms import SPECTROGRAM_SHAPE
 from .preprocessing import EpochSpectrogram, SpectralFeatures, SpectrogramScaler
 from .sampling import ClassBalancer
 
@@ -255,7 +256,7 @@ def make_pipeline(
         if spectrogram_shape is None and isinstance(spectrogram, EpochSpectrogram):
             spectrogram_shape = spectrogram.expected_shape()
     if spectrogram_shape is None:
-        spectrogram_shape = (51, 59)
+        spectrogram_shape = SPECTROGRAM_SHAPE
     resolution = 1.0
     if isinstance(spectrogram, EpochSpectrogram):
         resolution = spectrogram.sfreq / spectrogram.nperseg

@@ -17,7 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
-from sklearn.utils._param_validation import validate_params
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 
 from ._io import atomic_open
 from ._stages import STAGE_CODES, STAGE_NAMES, stage_name
@@ -45,6 +50,10 @@ def _figure_and_axes(ax, figsize):
     return ax.figure, ax
 
 
+@validate_params(
+    {"fig": [HasMethods(["savefig"])], "path": [str, os.PathLike]},
+    prefer_skip_nested_validation=True,
+)
 def save_figure(fig, path):
     """Save a figure atomically: an interrupted save leaves no partial file.
 
@@ -107,11 +116,6 @@ def _stage_names(y, name):
 
 def _onsets(n_epochs, onsets, epoch_duration):
     """Epoch start times in seconds, checked."""
-    if not isinstance(epoch_duration, Real) or not epoch_duration > 0:
-        raise ValueError(
-            f"epoch_duration must be a positive number of seconds, got "
-            f"{epoch_duration!r}."
-        )
     if onsets is None:
         return np.arange(n_epochs) * float(epoch_duration)
     onsets = np.asarray(onsets, dtype=float)
@@ -142,6 +146,19 @@ def _post_steps(onsets, epoch_duration, values):
     return x / 3600.0, v
 
 
+# Constraints of the arguments the night figures share.
+_NIGHT_AXES = {
+    "onsets": ["array-like", None],
+    "epoch_duration": [Interval(Real, 0, None, closed="neither")],
+    "ax": [HasMethods(["plot"]), None],
+    "path": [str, os.PathLike, None],
+}
+
+
+@validate_params(
+    {"y_pred": ["array-like"], "y_true": ["array-like", None], **_NIGHT_AXES},
+    prefer_skip_nested_validation=True,
+)
 def plot_hypnogram(
     y_pred,
     *,
@@ -288,6 +305,17 @@ def key_figures_text(statistics):
     return " · ".join([minutes("TST"), se, minutes("WASO"), minutes("SOL")])
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "normalize": [StrOptions({"true", "pred", "all"}), None],
+        "labels": ["array-like", None],
+        "ax": [HasMethods(["plot"]), None],
+        "path": [str, os.PathLike, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_confusion_matrix(
     y_true, y_pred, *, normalize="true", labels=None, ax=None, path=None
 ):
@@ -338,10 +366,6 @@ def plot_confusion_matrix(
     '0.50\\n(1)'
     >>> plt.close(fig)
     """
-    if normalize not in ("true", "pred", "all", None):
-        raise ValueError(
-            f"normalize must be 'true', 'pred', 'all' or None, got {normalize!r}."
-        )
     y_true, y_pred = _check_label_vectors(y_true, y_pred)
     labels = _label_order(y_true, y_pred, labels)
     names = [stage_name(label) for label in labels.tolist()]
@@ -392,6 +416,13 @@ def _history_of(history):
     )
 
 
+@validate_params(
+    {
+        "history": [dict, HasMethods(["fit"])],
+        "path": [str, os.PathLike, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def plot_training_curves(history, *, path=None):
     """Plot loss and accuracy per training epoch, training and validation.
 
@@ -470,6 +501,10 @@ def plot_training_curves(history, *, path=None):
     return _finish(fig, path)
 
 
+@validate_params(
+    {"proba": ["array-like"], "classes": ["array-like", None], **_NIGHT_AXES},
+    prefer_skip_nested_validation=True,
+)
 def plot_probabilities(
     proba, *, classes=None, onsets=None, epoch_duration=30, ax=None, path=None
 ):

@@ -51,6 +51,7 @@ def _jsonable(value):
     return value
 
 
+@validate_params({"scores": [dict]}, prefer_skip_nested_validation=True)
 def scores_table(scores):
     """A Markdown table of the overall scores and the per-stage F1.
 

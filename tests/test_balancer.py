@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
+from imblearn.utils.estimator_checks import estimator_checks_generator
 
 from skdreamy.sampling import ClassBalancer, MissingStageWarning
 
@@ -134,3 +135,24 @@ def test_property_exact_counts(counts, n, seed):
             assert len(np.unique(rows)) == n
         else:
             assert set(rows) == set(np.flatnonzero(y == c))
+
+
+# imbalanced-learn's parametrize_with_checks hands pytest a generator, which
+# pytest deprecates; its generator, listed, runs the same checks.
+IMBLEARN_CHECKS = list(
+    estimator_checks_generator(
+        ClassBalancer(n_per_class=20, random_state=0), mark="xfail"
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "check"),
+    IMBLEARN_CHECKS,
+    ids=[getattr(c, "func", c).__name__ for _, c in IMBLEARN_CHECKS],
+)
+def test_imblearn_estimator_checks(estimator, check):
+    """imbalanced-learn's own checks for samplers (and scikit-learn's); none fails."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingStageWarning)
+        check(estimator)

@@ -268,6 +268,8 @@ def test_gpu_recipes_are_the_presets():
     }
     assert gpu_recipe.recipe_params("reference") == {}
     assert gpu_recipe.recipe_params("gpu_fast_bf16")["precision"] == "mixed_bfloat16"
+
+
 def test_presets_saves_out_of_fold_predictions_and_rescores_a_vote(tmp_path):
     from sklearn.utils import Bunch
 

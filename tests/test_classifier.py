@@ -335,3 +335,49 @@ def test_validation_never_holds_a_copy_of_a_training_epoch(spectrograms, keras_f
     train_rows = {row.tobytes() for row in call["X"]}
     assert not any(row.tobytes() in train_rows for row in X_val)
     assert 0.15 < len(X_val) / len(Xb) < 0.25
+
+
+def softmax_regression(spectrogram_shape, n_classes, *, seed=None, **kwargs):
+    """A user architecture: the documented contract, nothing else."""
+    import keras
+
+    n_features = spectrogram_shape[0] * spectrogram_shape[1]
+    inputs = keras.Input(shape=(n_features,))
+    outputs = keras.layers.Dense(
+        n_classes,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+    )(inputs)
+    return keras.Model(inputs, outputs)
+
+
+def wrong_output(spectrogram_shape, n_classes, **kwargs):
+    import keras
+
+    inputs = keras.Input(shape=(spectrogram_shape[0] * spectrogram_shape[1],))
+    return keras.Model(inputs, keras.layers.Dense(n_classes + 1)(inputs))
+
+
+@pytest.mark.slow
+def test_architecture_callable_trains_clones_and_pickles(spectrograms):
+    X, y, _ = spectrograms
+    clf = SleepStageCNNClassifier(
+        architecture=softmax_regression, epochs=2, batch_size=64, random_state=0
+    )
+    clf.fit(X[:200], y[:200])
+    assert clf.model_.count_params() == (51 * 59 + 1) * len(clf.classes_)
+    proba = clf.predict_proba(X[:20])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    assert clone(clf).get_params()["architecture"] is softmax_regression
+    copy = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(copy.predict_proba(X[:20]), proba)
+    again = clone(clf).fit(X[:200], y[:200])  # seeded: the same model
+    np.testing.assert_array_equal(again.predict_proba(X[:20]), proba)
+
+
+def test_architecture_must_keep_the_contract(spectrograms):
+    X, y, _ = spectrograms
+    with pytest.raises(ValueError, match=r"output shape \(None, 6\); expected"):
+        SleepStageCNNClassifier(architecture=wrong_output, epochs=1).fit(X[:50], y[:50])
+    with pytest.raises(ValueError, match="architecture"):
+        SleepStageCNNClassifier(architecture="resnet").fit(X[:50], y[:50])

@@ -172,7 +172,11 @@ def test_gpu_worker_env_shares_a_gpu_only_with_growth_enabled():
 
 @pytest.mark.parametrize(
     ("gpus", "per_gpu", "match"),
-    [([], 1, "gpus is empty"), (["0", "0"], 1, "twice"), (["0"], 0, "positive")],
+    [
+        ([], 1, "gpus is empty"),
+        (["0", "0"], 1, "twice"),
+        (["0"], 0, r"workers_per_gpu.* range \[1, inf\)"),
+    ],
 )
 def test_gpu_worker_env_errors(gpus, per_gpu, match):
     with pytest.raises(ValueError, match=match):

@@ -114,17 +114,28 @@ def test_synthetic_folder_round_trip(tmp_path):
     np.testing.assert_array_equal(data.y, y)
 
 
-def test_example_nights_real_or_synthetic(tmp_path, monkeypatch):
+def test_example_nights_path_env_or_error(tmp_path, monkeypatch):
     from skdreamy.datasets import find_nights, load_example_nights
 
-    monkeypatch.chdir(tmp_path)  # no ../shared/data from here
+    # The library never searches the checkout: not even ../shared/data from a
+    # working directory where it exists.
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    x, y = make_sleep_epochs(5, random_state=0)
+    np.savez(tmp_path / "shared" / "data" / "n.npz", x=x, y=y, subject="s", channel="C")
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
     monkeypatch.delenv("SKDREAMY_DATA", raising=False)
     assert find_nights() is None
-    data = load_example_nights(n_synthetic=30, n_subjects=3)
+    with pytest.raises(FileNotFoundError, match="Set the environment variable"):
+        load_example_nights()
+    with pytest.raises(FileNotFoundError, match="path='nowhere'"):
+        load_example_nights("nowhere")
+    data = load_example_nights(fallback="synthetic", n_synthetic=30, n_subjects=3)
     assert data.synthetic and data.X.shape == (30, 3000)
     assert "SYNTHETIC" in data.description
     np.testing.assert_array_equal(data.nights, data.groups)
-    x, y = make_sleep_epochs(5, random_state=0)
+    data = load_example_nights("../shared/data")  # an explicit path is read
+    assert not data.synthetic and data.subjects.tolist() == ["s"]
     np.savez(tmp_path / "dreams_a.npz", x=x, y=y, subject="dreams_a", channel="C3")
     monkeypatch.setenv("SKDREAMY_DATA", str(tmp_path))
     data = load_example_nights()

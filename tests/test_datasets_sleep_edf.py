@@ -55,6 +55,7 @@ def test_nights_of_several_subjects(cassette):
     assert data.X.shape == (3 * N_KEPT, 3000) and data.X.dtype == np.float32
     expected_y = [0, 0, 0, 1, 2, 2, 4]
     assert data.y.tolist() == expected_y * 3
+    assert data.subjects.tolist() == ["0", "1"]
     assert data.groups.tolist() == [1] * N_KEPT + [0] * 2 * N_KEPT
     assert data.nights.tolist() == np.repeat([0, 1, 2], N_KEPT).tolist()
     onsets = [0, 30, 60, 90, 120, 150, 210]
@@ -75,12 +76,13 @@ def test_nights_of_several_subjects(cassette):
         }
         assert record.psg_path.name.endswith("-PSG.edf")
         assert record.hypnogram_path.name[:6] == record.psg_path.name[:6]
-    assert data.channel == "EEG Fpz-Cz" and data.sfreq == SFREQ
+    assert data.channels.tolist() == ["EEG Fpz-Cz"] * len(data.records)
+    assert data.sfreq == SFREQ
 
 
 def test_other_channel_and_single_ids(cassette):
     data = load_sleep_edf(12, 2, path=cassette, channel="EEG Pz-Oz")
-    assert data.groups.tolist() == [12] * N_KEPT
+    assert data.groups.tolist() == [0] * N_KEPT and data.subjects.tolist() == ["12"]
     np.testing.assert_allclose(data.X[0, :3], [-4000, -4000.01, -4000.02], atol=0.2)
 
 
@@ -155,7 +157,7 @@ def test_fetcher_files_are_read(cassette, monkeypatch):
     monkeypatch.setattr(mne.datasets.sleep_physionet.age, "fetch_data", fake_fetch)
     data = load_sleep_edf(12, 2)
     assert calls == [([12], [2], "raise")]
-    assert data.groups.tolist() == [12] * N_KEPT
+    assert data.groups.tolist() == [0] * N_KEPT and data.subjects.tolist() == ["12"]
 
 
 def test_offline_error_says_to_pass_path(monkeypatch):

@@ -523,6 +523,16 @@ def read_night(
     )
 
 
+@validate_params(
+    {
+        "psg_path": [str, os.PathLike],
+        "channel": [str],
+        "sfreq": [Interval(Real, 0, None, closed="neither")],
+        "epoch_duration": [Interval(Real, 0, None, closed="neither")],
+        "verbose": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def read_recording(
     psg_path, *, channel="EEG Fpz-Cz", sfreq=100.0, epoch_duration=30.0, verbose=False
 ):

@@ -1,13 +1,15 @@
 """Every night in a folder, whatever its format: what the command line reads."""
 
+import os
 import re
+from numbers import Real
 from pathlib import Path
 
-import numpy as np
-from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._edf import read_night
 from ._nights import load_nights
+from ._schema import nights_bunch
 
 _HYPNOGRAM = re.compile(r"hypnogram", re.IGNORECASE)
 _PSG_SUFFIX = re.compile(r"[-_.]?psg$", re.IGNORECASE)
@@ -78,6 +80,14 @@ def edf_pairs(folder):
     return pairs
 
 
+@validate_params(
+    {
+        "path": [str, os.PathLike],
+        "channel": [str],
+        "trim_wake": [Interval(Real, 0, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def load_folder(path, *, channel="EEG Fpz-Cz", trim_wake=None):
     """Load every scored night in a folder: ``.npz`` nights or EDF + hypnogram.
 
@@ -100,9 +110,13 @@ def load_folder(path, *, channel="EEG Fpz-Cz", trim_wake=None):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        ``X`` (n_epochs, 3000) float32 microvolts, ``y``, ``groups`` (subject
-        index per epoch), ``subjects`` (names), ``nights`` (index into
-        ``files``), ``onsets`` and ``files``.
+        The keys every loader returns (see :ref:`loader-schema`):
+        ``X`` (n_epochs, 3000) float32 µV, ``y``, ``groups`` (index into
+        ``subjects``), ``nights`` (index into ``files``), ``onsets``,
+        ``subjects``, ``files`` (the ``.npz`` nights or the EDF recordings),
+        ``channels``, ``orig_fs`` and, when a ``.npz`` file holds it,
+        ``label_agreement``. EDF folders add ``n_dropped``: per night, the
+        epochs left out by reason (see :func:`read_night`).
 
     Raises
     ------
@@ -126,16 +140,7 @@ def load_folder(path, *, channel="EEG Fpz-Cz", trim_wake=None):
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder.")
     if path.is_file() or any(path.glob("*.npz")):
-        data = load_nights(path)
-        return Bunch(
-            X=data.X,
-            y=data.y,
-            groups=data.groups,
-            subjects=data.subjects,
-            nights=data.nights,
-            onsets=data.onsets,
-            files=data.files,
-        )
+        return load_nights(path)
     pairs = edf_pairs(path)
     if not pairs:
         raise FileNotFoundError(
@@ -145,18 +150,16 @@ def load_folder(path, *, channel="EEG Fpz-Cz", trim_wake=None):
     nights = [
         read_night(psg, hyp, channel=channel, trim_wake=trim_wake) for psg, hyp in pairs
     ]
-    names = [
-        str(n.subject) if n.subject is not None else Path(n.psg_path).stem
-        for n in nights
-    ]
-    subjects, subject_index = np.unique(names, return_inverse=True)
-    sizes = [len(n.y) for n in nights]
-    return Bunch(
-        X=np.concatenate([n.X for n in nights]),
-        y=np.concatenate([n.y for n in nights]),
-        groups=np.repeat(subject_index, sizes).astype(np.int64),
-        subjects=subjects,
-        nights=np.repeat(np.arange(len(nights)), sizes).astype(np.int64),
-        onsets=np.concatenate([n.onsets for n in nights]),
+    return nights_bunch(
+        [n.X for n in nights],
+        y=[n.y for n in nights],
+        subjects=[
+            str(n.subject) if n.subject is not None else Path(n.psg_path).stem
+            for n in nights
+        ],
+        onsets=[n.onsets for n in nights],
         files=[psg for psg, _ in pairs],
+        channels=[n.channel for n in nights],
+        orig_fs=[n.orig_sfreq for n in nights],
+        n_dropped=[n.n_dropped for n in nights],
     )

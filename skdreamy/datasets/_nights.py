@@ -1,6 +1,6 @@
 """Nights already cut into epochs, one ``.npz`` file per night.
 
-This is the format of the project's real test data (``shared/data``): each
+This is the format of the DREAMS excerpts the project is tested on: each
 file holds ``x`` (n_epochs, 3000) float32 EEG in microvolts at 100 Hz, ``y``
 stage codes, the ``subject`` and ``channel`` names and per-epoch metadata.
 """
@@ -11,10 +11,10 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
 from ._checks import check_epochs, check_file, check_per_epoch, check_stage_labels
+from ._schema import nights_bunch
 
 N_TIMES = 3000
 """Samples per epoch in the format: 30 s at 100 Hz."""
@@ -105,7 +105,7 @@ def _read_night(path, allow_nonfinite=False):
         "subject": _scalar_string(arrays["subject"], source=path, name="subject"),
         "channel": _scalar_string(arrays["channel"], source=path, name="channel"),
         "onsets": np.full(n, np.nan),
-        "label_agreement": np.full(n, np.nan, dtype=np.float32),
+        "label_agreement": None,
         "orig_fs": np.nan,
     }
     if "onset_s" in arrays:
@@ -130,7 +130,11 @@ def _read_night(path, allow_nonfinite=False):
 
 
 @validate_params(
-    {"path": [str, os.PathLike, list, tuple], "mmap": ["boolean"]},
+    {
+        "path": [str, os.PathLike, list, tuple],
+        "mmap": ["boolean"],
+        "allow_nonfinite": ["boolean"],
+    },
     prefer_skip_nested_validation=True,
 )
 def load_nights(path, *, mmap=False, allow_nonfinite=False):
@@ -142,7 +146,8 @@ def load_nights(path, *, mmap=False, allow_nonfinite=False):
     - ``y``: (n_epochs,) integer stage codes 0=W 1=N1 2=N2 3=N3 4=REM;
     - ``subject`` and ``channel``: one string each;
 
-    and may hold (otherwise NaN in the output):
+    and may hold (NaN in the output for files without them; the output has
+    ``label_agreement`` only when some file holds it):
 
     - ``onset_s``: (n_epochs,) start of each epoch in seconds;
     - ``label_agreement``: (n_epochs,) in [0, 1], how much of the epoch its
@@ -174,19 +179,11 @@ def load_nights(path, *, mmap=False, allow_nonfinite=False):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        With the keys:
-
-        - ``X``: ndarray of shape (n_epochs, 3000), float32, microvolts.
-        - ``y``: ndarray of shape (n_epochs,), int64 stage codes.
-        - ``groups``: ndarray of shape (n_epochs,), int64, the subject of each
-          epoch as an index into ``subjects`` (for group-wise CV).
-        - ``subjects``: ndarray of str, the distinct subject names, sorted.
-        - ``nights``: ndarray of shape (n_epochs,), int64, the night of each
-          epoch as an index into ``files``.
-        - ``onsets``: ndarray of shape (n_epochs,), float, seconds.
-        - ``label_agreement``: ndarray of shape (n_epochs,), float32.
-        - ``channels``, ``orig_fs``: ndarray, one per night.
-        - ``files``: list of :class:`~pathlib.Path`, the nights read.
+        The keys every loader returns (see :ref:`loader-schema`):
+        ``X`` (n_epochs, 3000) float32 µV, ``y``, ``groups`` (index into
+        ``subjects``), ``nights`` (index into ``files``), ``onsets``
+        (``onset_s``, NaN without), ``subjects``, ``files``, ``channels``,
+        ``orig_fs`` and, when a file holds it, ``label_agreement``.
 
     Raises
     ------
@@ -232,20 +229,13 @@ def load_nights(path, *, mmap=False, allow_nonfinite=False):
             X = np.memmap(
                 buffer, dtype=np.float32, mode="r", shape=(sum(n_epochs), N_TIMES)
             )
-        else:
-            X = np.concatenate([night["x"] for night in nights])
-    subjects, night_subject = np.unique(
-        [night["subject"] for night in nights], return_inverse=True
-    )
-    return Bunch(
-        X=X,
-        y=np.concatenate([night["y"] for night in nights]),
-        groups=np.repeat(night_subject, n_epochs).astype(np.int64),
-        subjects=subjects,
-        nights=np.repeat(np.arange(len(nights)), n_epochs).astype(np.int64),
-        onsets=np.concatenate([night["onsets"] for night in nights]),
-        label_agreement=np.concatenate([night["label_agreement"] for night in nights]),
-        channels=np.array([night["channel"] for night in nights]),
-        orig_fs=np.array([night["orig_fs"] for night in nights]),
+    return nights_bunch(
+        X if mmap else [night.pop("x") for night in nights],
+        y=[night["y"] for night in nights],
+        subjects=[night["subject"] for night in nights],
+        onsets=[night["onsets"] for night in nights],
         files=files,
+        channels=[night["channel"] for night in nights],
+        orig_fs=[night["orig_fs"] for night in nights],
+        label_agreement=[night["label_agreement"] for night in nights],
     )

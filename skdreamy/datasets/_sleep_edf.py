@@ -16,6 +16,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._edf import read_night
+from ._schema import nights_bunch
 
 N_SUBJECTS = 83
 """Sleep-cassette subjects are numbered 0..82 (a few are missing)."""
@@ -169,20 +170,17 @@ def load_sleep_edf(
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
-        With the keys:
+        The keys every loader returns (see :ref:`loader-schema`):
+        ``X`` (n_epochs, round(30 * sfreq)) float32 µV, ``y``, ``groups``
+        (index into ``subjects``), ``nights`` (index into ``files``),
+        ``onsets`` (seconds from the start of each recording), ``subjects``
+        (the Sleep-EDF subject numbers as strings, ``"0"`` ... ``"82"``),
+        ``files`` (the PSG files), ``channels`` and ``orig_fs``; and:
 
-        - ``X``: ndarray of shape (n_epochs, round(30 * sfreq)), float32, µV.
-        - ``y``: ndarray of shape (n_epochs,), int64 stage codes.
-        - ``groups``: ndarray of shape (n_epochs,), int64, the subject number
-          of each epoch (for group-wise CV).
-        - ``nights``: ndarray of shape (n_epochs,), int64, the night of each
-          epoch as an index into ``records``.
-        - ``onsets``: ndarray of shape (n_epochs,), seconds from the start of
-          each recording.
-        - ``records``: list of Bunch, one per night, with ``subject``,
+        - ``records``: list of Bunch, one per night, with ``subject`` (int),
           ``night`` (1 or 2), ``psg_path``, ``hypnogram_path``, ``n_epochs``
           and ``n_dropped`` (see :func:`read_night`).
-        - ``channel``, ``sfreq``.
+        - ``sfreq``: the sampling rate of ``X``.
 
     Raises
     ------
@@ -214,8 +212,8 @@ def load_sleep_edf(
     ...            edfio.EdfAnnotation(180, 60, "Sleep stage ?")]
     >>> edfio.Edf([], annotations=scoring).write(folder / "SC4001EC-Hypnogram.edf")
     >>> data = load_sleep_edf(subjects=[0], recordings=[1], path=folder)
-    >>> data.X.shape, data.y.tolist(), data.groups.tolist()
-    ((6, 3000), [0, 0, 0, 3, 3, 3], [0, 0, 0, 0, 0, 0])
+    >>> data.X.shape, data.y.tolist(), data.groups.tolist(), data.subjects.tolist()
+    ((6, 3000), [0, 0, 0, 3, 3, 3], [0, 0, 0, 0, 0, 0], ['0'])
     >>> data.records[0].n_dropped
     {'movement': 0, 'unscored': 2, 'trimmed_wake': 0, 'beyond_signal': 0}
     """
@@ -251,16 +249,14 @@ def load_sleep_edf(
                 n_dropped=night.n_dropped,
             )
         )
-    n_epochs = [record.n_epochs for record in records]
-    return Bunch(
-        X=np.concatenate([night.X for night in nights]),
-        y=np.concatenate([night.y for night in nights]),
-        groups=np.repeat([record.subject for record in records], n_epochs).astype(
-            np.int64
-        ),
-        nights=np.repeat(np.arange(len(records)), n_epochs).astype(np.int64),
-        onsets=np.concatenate([night.onsets for night in nights]),
+    return nights_bunch(
+        [night.X for night in nights],
+        y=[night.y for night in nights],
+        subjects=[str(night.subject) for night in nights],
+        onsets=[night.onsets for night in nights],
+        files=[night.psg_path for night in nights],
+        channels=[night.channel for night in nights],
+        orig_fs=[night.orig_sfreq for night in nights],
         records=records,
-        channel=channel,
         sfreq=float(sfreq),
     )

@@ -2,13 +2,18 @@
 
 import keras
 from keras import layers
+from sklearn.utils._param_validation import validate_params
 
-from ._augment import augmentation
-from ._seeds import LayerSeeds, layer_dtypes
+from ..datasets._spectrograms import SPECTROGRAM_SHAPE
+from ._blocks import BUILDER_CONSTRAINTS, input_stem, output_head
 
 
+@validate_params(
+    {**BUILDER_CONSTRAINTS, "filters": [tuple, list]},
+    prefer_skip_nested_validation=True,
+)
 def build_compact_cnn(
-    spectrogram_shape=(51, 59),
+    spectrogram_shape=SPECTROGRAM_SHAPE,
     n_classes=5,
     *,
     filters=(16, 32, 64),
@@ -43,20 +48,12 @@ def build_compact_cnn(
         Units of an optional hidden dense layer after pooling (0: none).
     dropout : float, default=0.5
         Dropout rate before the output (and the hidden dense layer).
-    offset_std : float, default=0.0
-        Training-time augmentation: standard deviation of a random constant
-        added to each input spectrogram (:class:`RandomOffset`; on log power,
-        a random gain).
-    noise_std : float, default=0.0
-        Training-time augmentation: standard deviation of Gaussian noise added
-        to every input value (:class:`keras.layers.GaussianNoise`).
+    offset_std, noise_std : float, default=0.0
+        Training-time augmentation, as in :func:`build_sleep_cnn`.
     seed : int or None, default=None
         Seeds every initialiser and dropout layer.
     precision : {"float32", "mixed_bfloat16"} or None, default=None
-        Keras dtype policy of the layers: ``"mixed_bfloat16"`` computes in
-        bfloat16 with float32 weights. ``None`` follows Keras' global policy
-        (``keras.config.set_dtype_policy``). Under a mixed policy the softmax
-        output stays float32.
+        Keras dtype policy of the layers, as in :func:`build_sleep_cnn`.
 
     Returns
     -------
@@ -82,11 +79,8 @@ def build_compact_cnn(
         raise ValueError(
             f"spectrogram_shape must be positive, got {tuple(spectrogram_shape)}."
         )
-    dtype, out_dtype = layer_dtypes(precision)
-    seeds = LayerSeeds(seed)
-    inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
-    x = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
-    x = augmentation(x, offset_std, noise_std, seeds)
+    stem = input_stem(spectrogram_shape, offset_std, noise_std, seed, precision)
+    x, seeds, dtype = stem.image, stem.seeds, stem.dtype
     for i, n_filters in enumerate(filters):
         x = layers.Conv2D(
             n_filters,
@@ -102,22 +96,5 @@ def build_compact_cnn(
     x = layers.AveragePooling2D(
         pool_size=(1, x.shape[2]), name="time_average", **dtype
     )(x)
-    x = layers.Flatten(name="flatten", **dtype)(x)
-    if dense_units:
-        x = layers.Dropout(dropout, seed=seeds(), name="dropout1", **dtype)(x)
-        x = layers.Dense(
-            dense_units,
-            activation="relu",
-            kernel_initializer=seeds.glorot(),
-            name="dense",
-            **dtype,
-        )(x)
-    x = layers.Dropout(dropout, seed=seeds(), name="dropout2", **dtype)(x)
-    outputs = layers.Dense(
-        n_classes,
-        activation="softmax",
-        kernel_initializer=seeds.glorot(),
-        name="stage",
-        **out_dtype,
-    )(x)
-    return keras.Model(inputs, outputs, name="compact_cnn")
+    outputs = output_head(stem, x, n_classes, dense_units, dropout)
+    return keras.Model(stem.inputs, outputs, name="compact_cnn")

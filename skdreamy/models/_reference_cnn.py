@@ -16,9 +16,10 @@ layer table sums to 750,245 trainable parameters.
 
 import keras
 from keras import layers
+from sklearn.utils._param_validation import validate_params
 
-from ._augment import augmentation
-from ._seeds import LayerSeeds, layer_dtypes
+from ..datasets._spectrograms import SPECTROGRAM_SHAPE
+from ._blocks import BUILDER_CONSTRAINTS, input_stem, output_head
 
 _CONV_FILTERS = (32, 32, None, 32, 32, None, 64, 64, None, 128, None)  # None: pool
 
@@ -29,8 +30,12 @@ def reference_min_shape():
     return (18, 18)
 
 
+@validate_params(
+    {**BUILDER_CONSTRAINTS},
+    prefer_skip_nested_validation=True,
+)
 def build_sleep_cnn(
-    spectrogram_shape=(51, 59),
+    spectrogram_shape=SPECTROGRAM_SHAPE,
     n_classes=5,
     *,
     dense_units=512,
@@ -50,7 +55,7 @@ def build_sleep_cnn(
     n_classes : int, default=5
         Units of the softmax output.
     dense_units : int, default=512
-        Units of the hidden dense layer.
+        Units of the hidden dense layer (0: none).
     dropout : float, default=0.5
         Rate of both dropout layers.
     offset_std : float, default=0.0
@@ -96,11 +101,8 @@ def build_sleep_cnn(
             f"(n_freqs x n_times); got {n_freqs} x {n_times}. Use "
             'architecture="compact" for smaller inputs.'
         )
-    dtype, out_dtype = layer_dtypes(precision)
-    seeds = LayerSeeds(seed)
-    inputs = keras.Input(shape=(n_freqs * n_times,), name="spectrogram")
-    x = layers.Reshape((n_freqs, n_times, 1), name="image", **dtype)(inputs)
-    x = augmentation(x, offset_std, noise_std, seeds)
+    stem = input_stem(spectrogram_shape, offset_std, noise_std, seed, precision)
+    x, seeds, dtype = stem.image, stem.seeds, stem.dtype
     first = True
     for i, filters in enumerate(_CONV_FILTERS):
         if filters is None:
@@ -116,21 +118,5 @@ def build_sleep_cnn(
             **dtype,
         )(x)
         first = False
-    x = layers.Flatten(name="flatten", **dtype)(x)
-    x = layers.Dropout(dropout, seed=seeds(), name="dropout1", **dtype)(x)
-    x = layers.Dense(
-        dense_units,
-        activation="relu",
-        kernel_initializer=seeds.glorot(),
-        name="dense",
-        **dtype,
-    )(x)
-    x = layers.Dropout(dropout, seed=seeds(), name="dropout2", **dtype)(x)
-    outputs = layers.Dense(
-        n_classes,
-        activation="softmax",
-        kernel_initializer=seeds.glorot(),
-        name="stage",
-        **out_dtype,
-    )(x)
-    return keras.Model(inputs, outputs, name="sleep_cnn")
+    outputs = output_head(stem, x, n_classes, dense_units, dropout)
+    return keras.Model(stem.inputs, outputs, name="sleep_cnn")

@@ -1,8 +1,19 @@
 """Temporal context: each epoch with its neighbours from the same night."""
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, validate_params
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "nights": ["array-like"],
+        "n_context": [Interval(Integral, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def stack_context(X, nights, n_context=1):
     """Join each epoch with its ``n_context`` neighbours on each side, in time.
 
@@ -53,8 +64,6 @@ def stack_context(X, nights, n_context=1):
     """
     X = np.asarray(X)
     nights = np.asarray(nights)
-    if isinstance(n_context, bool) or int(n_context) != n_context or n_context < 0:
-        raise ValueError(f"n_context must be an integer >= 0, got {n_context!r}.")
     if X.ndim not in (2, 3):
         raise ValueError(
             "X must be raw epochs (n_epochs, n_times) or spectrograms (n_epochs, "

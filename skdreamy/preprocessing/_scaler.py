@@ -3,12 +3,18 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import log_power, validate_spectrograms
+from ..datasets._spectrograms import SPECTROGRAM_SHAPE
 
 _REDUCE_AXES = {"cell": (0,), "frequency": (0, 2), "global": (0, 1, 2)}
 
@@ -122,7 +128,7 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         log=False,
         log_offset=1e-6,
         clip=False,
-        spectrogram_shape=(51, 59),
+        spectrogram_shape=SPECTROGRAM_SHAPE,
     ):
         self.method = method
         self.per = per
@@ -144,6 +150,7 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             X = log_power(X, self.log_offset)
         return X, shape
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn the scaling statistics from training spectrograms.
 
@@ -166,7 +173,6 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             If ``X`` has the wrong rank or shape, contains NaN or infinite
             values, or contains negative power while ``log=True``.
         """
-        self._validate_params()
         images, shape = self._images(X, reset=True)
         axes = _REDUCE_AXES[self.per]
         images = images.astype(np.float64, copy=False)
@@ -196,6 +202,7 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     @available_if(_streams)
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Update the statistics with one more chunk of training spectrograms.
 
@@ -249,7 +256,6 @@ class SpectrogramScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         >>> streamed.n_samples_seen_
         30
         """
-        self._validate_params()
         first = not hasattr(self, "n_samples_seen_")
         if not first and self.method == "standard" and not hasattr(self, "mean_"):
             raise ValueError(

@@ -6,7 +6,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.fft
 from scipy.signal import get_window
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, validate_data
 
@@ -130,6 +130,7 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
         self.log = log
         self.log_offset = log_offset
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the epochs and record the output layout.
 
@@ -152,7 +153,6 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
             ``epoch_duration``, are shorter than ``nperseg``, or contain NaN or
             infinite values.
         """
-        self._validate_params()
         _check_rank(X)
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=True)
         plan = self._plan(X.shape[1])
@@ -254,7 +254,9 @@ class EpochSpectrogram(TransformerMixin, BaseEstimator):
             As in :meth:`fit`, or if the number of samples differs from fit.
         """
         if not hasattr(self, "n_features_in_"):
-            self._validate_params()  # stateless: transform works unfitted too
+            # Stateless: an unfitted instance transforms as a fitted copy would
+            # (fit checks the parameters and the epochs); self stays unfitted.
+            return clone(self).fit(X).transform(X)
         _check_rank(X)
         if self.epoch_duration is not None and np.ndim(X) == 2:
             # Before scikit-learn's generic "X has N features" check: epochs of

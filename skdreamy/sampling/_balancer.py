@@ -5,16 +5,16 @@ from collections import Counter
 from numbers import Integral
 
 import numpy as np
-from imblearn.base import SamplerMixin
+from imblearn.base import BaseSampler
 from imblearn.over_sampling import RandomOverSampler
 from imblearn.under_sampling import RandomUnderSampler
-from sklearn.base import BaseEstimator
+from imblearn.utils import check_target_type
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import validate_data
 
 from .._stages import STAGE_NAMES
+from .._validation import check_one_label_per_epoch
 
 
 class MissingStageWarning(UserWarning):
@@ -48,7 +48,7 @@ class MissingStageWarning(UserWarning):
     """
 
 
-class ClassBalancer(SamplerMixin, BaseEstimator):
+class ClassBalancer(BaseSampler):
     """Resample every class to exactly ``n_per_class`` epochs (fit only).
 
     Classes with more epochs are randomly under-sampled without replacement by
@@ -58,9 +58,11 @@ class ClassBalancer(SamplerMixin, BaseEstimator):
     protocol's "balance to 1000 per class" as one step with one parameter, so
     that a grid search can tune ``n_per_class``.
 
-    Like every imbalanced-learn sampler it acts only when an imblearn
+    Like every imbalanced-learn sampler (it follows their template: a
+    :class:`imblearn.base.BaseSampler` whose ``fit_resample`` checks the input
+    and calls ``_fit_resample``) it acts only when an imblearn
     :class:`~imblearn.pipeline.Pipeline` is fitted; ``predict`` and ``score``
-    see the epochs untouched.
+    see the epochs untouched. ``fit`` only checks the input, as imblearn's.
 
     The samplers run on row indices, so ``X`` is copied once (as ``X[idx]``),
     may have any number of dimensions (2-D spectrograms, 3-D images) and may be
@@ -87,6 +89,9 @@ class ClassBalancer(SamplerMixin, BaseEstimator):
         The fitted imbalanced-learn samplers (``None`` when balancing is off).
     n_features_in_ : int
         ``X.shape[1]`` of the input.
+    sampling_strategy_ : str
+        Set by imblearn's ``fit_resample``; always ``"auto"`` (the targets
+        come from ``n_per_class``).
 
     Warns
     -----
@@ -105,6 +110,12 @@ class ClassBalancer(SamplerMixin, BaseEstimator):
     [3, 3, 3, 3, 3]
     """
 
+    # imblearn's fit_resample reads these; the targets come from n_per_class.
+    _sampling_type = "bypass"
+    sampling_strategy = "auto"
+
+    # imblearn's BaseSampler declares no constraints (its one parameter,
+    # sampling_strategy, is replaced by n_per_class), so there is none to extend.
     _parameter_constraints = {
         "n_per_class": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
@@ -114,99 +125,49 @@ class ClassBalancer(SamplerMixin, BaseEstimator):
         self.n_per_class = n_per_class
         self.random_state = random_state
 
-    def fit(self, X, y):
-        """Check the data and compute the resampling; see :meth:`fit_resample`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_epochs, ...)
-            Training data.
-        y : array-like of shape (n_epochs,)
-            Labels.
-
-        Returns
-        -------
-        self : ClassBalancer
-            The fitted sampler.
-
-        Raises
-        ------
-        ValueError
-            As :meth:`fit_resample`.
-        """
-        self.fit_resample(X, y)
-        return self
-
-    def fit_resample(self, X, y):
-        """Return the data resampled to ``n_per_class`` epochs per class.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_epochs, ...)
-            Training data, 2-D or higher.
-        y : array-like of shape (n_epochs,)
-            Labels (integers or strings).
-
-        Returns
-        -------
-        X_resampled : ndarray of shape (n_classes * n_per_class, ...)
-            Resampled rows, shuffled.
-        y_resampled : ndarray of shape (n_classes * n_per_class,)
-            Their labels.
-
-        Raises
-        ------
-        ValueError
-            If ``X`` and ``y`` differ in length, ``X`` is empty or holds NaN or
-            infinite values, ``y`` is not a vector of class labels, or
-            ``n_per_class`` is below 1.
-        """
-        self._validate_params()
-        n_x = _num_rows(X)
-        y = column_or_1d(y, warn=True)
-        if n_x != len(y):
-            raise ValueError(
-                f"X has {n_x} epochs but y has {len(y)} labels; they must match "
-                "one to one."
-            )
+    def _check_X_y(self, X, y, accept_sparse=None):
+        # As imblearn's, but any number of dimensions and any dtype: the
+        # samplers run on row indices, so X is only indexed, once.
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        y = check_one_label_per_epoch(_num_rows(X), y)
         X = validate_data(
             self,
             X,
             reset=True,
+            accept_sparse=["csr", "csc"] if accept_sparse is None else accept_sparse,
             allow_nd=True,
             dtype=None,
             ensure_all_finite=True,
         )
-        check_classification_targets(y)
+        return X, y, binarize_y
+
+    def _fit_resample(self, X, y):
         self.class_counts_ = dict(Counter(y.tolist()))
         if self.n_per_class is None:
             self.under_sampler_ = self.over_sampler_ = None
             self.sample_indices_ = np.arange(len(y))
             return X, y
         _warn_missing_stages(y)
-        idx = self._fit_resample(np.arange(len(y)).reshape(-1, 1), y)[0].ravel()
-        self.sample_indices_ = idx
-        return X[idx], y[idx]
-
-    def _fit_resample(self, X, y):
-        # Runs imblearn's samplers on a column of row indices.
         rng = check_random_state(self.random_state)
         n = self.n_per_class
+        rows = np.arange(len(y)).reshape(-1, 1)
         self.under_sampler_ = RandomUnderSampler(
             sampling_strategy={c: min(k, n) for c, k in self.class_counts_.items()},
             random_state=rng,
         )
-        X_u, y_u = self.under_sampler_.fit_resample(X, y)
+        rows, y_u = self.under_sampler_.fit_resample(rows, y)
         self.over_sampler_ = RandomOverSampler(
             sampling_strategy={c: n for c in self.class_counts_}, random_state=rng
         )
-        X_o, y_o = self.over_sampler_.fit_resample(X_u, y_u)
+        rows, y_o = self.over_sampler_.fit_resample(rows, y_u)
         order = rng.permutation(len(y_o))
-        return X_o[order], y_o[order]
+        self.sample_indices_ = rows.ravel()[order]
+        return X[self.sample_indices_], y_o[order]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
+        tags.sampler_tags.sample_indices = True
         return tags
 
 
@@ -234,6 +195,6 @@ def _warn_missing_stages(y):
                 f"{len(present)} classes present. The model cannot predict an "
                 "absent stage.",
                 MissingStageWarning,
-                stacklevel=3,
+                stacklevel=6,  # the caller of fit_resample (through imblearn)
             )
             return
