@@ -8,6 +8,10 @@ does not load Keras and TensorFlow until a model is needed.
 
 import importlib
 
+from ._tf_output import default_log_level
+
+default_log_level()  # TF_CPP_MIN_LOG_LEVEL=2 unless set (see skdreamy._tf_output)
+
 __version__ = "0.1.0.dev0"
 
 _LAZY = {

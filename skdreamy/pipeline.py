@@ -10,7 +10,6 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-from .classifier import SleepStageCNNClassifier
 from .preprocessing import EpochSpectrogram, SpectrogramScaler
 from .sampling import ClassBalancer
 
@@ -173,6 +172,10 @@ def make_pipeline(
         ("balance", ClassBalancer(n_per_class=n_per_class, random_state=random_state))
     )
     if classifier is None:
+        # Imported here: PRESETS (and the command line's option checks) must
+        # not load Keras and TensorFlow.
+        from .classifier import SleepStageCNNClassifier
+
         classifier = SleepStageCNNClassifier(
             spectrogram_shape=spectrogram_shape,
             random_state=random_state,

@@ -405,3 +405,201 @@ def test_console_entry_point_exits_with_the_status_of_main(monkeypatch):
     assert info.value.code == 2
     # (status 130 ends the process with os._exit: tests/test_interrupt.py runs
     # `python -m skdreamy`, which goes through run(), and checks it.)
+
+
+# -- input errors and bugs (in-process) ---------------------------------------
+
+
+def _raise_from(module_name, exc):
+    """A function defined in module ``module_name`` that raises ``exc``."""
+    namespace = {"__name__": module_name, "exc": exc}
+    exec("def boom(*args, **kwargs):\n    raise exc", namespace)
+    return namespace["boom"]
+
+
+@pytest.mark.parametrize(
+    ("module", "exc"),
+    [
+        ("skdreamy.cli", KeyError("fold")),
+        ("skdreamy.datasets._folder", AssertionError("unreachable")),
+        ("keras.src.trainers.trainer", ValueError("Input 0 is incompatible")),
+        ("tensorflow.python.framework.ops", TypeError("bad dtype")),
+    ],
+)
+def test_bug_shows_its_traceback_and_exits_1(
+    monkeypatch, tmp_path, capsys, module, exc
+):
+    from skdreamy import cli
+
+    monkeypatch.delenv("SKDREAMY_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "_load_data", _raise_from(module, exc))
+    status = cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "Traceback (most recent call last)" in err
+    assert f"{type(exc).__name__}: {exc}" in err
+    assert "internal error" in err and ": error:" not in err
+
+
+def _invalid_parameter(*args, **kwargs):
+    from skdreamy import make_pipeline
+
+    make_pipeline(n_per_class=0)  # InvalidParameterError, from scikit-learn's check
+
+
+@pytest.mark.parametrize(
+    "boom",
+    [
+        _raise_from("skdreamy.cli", __import__("skdreamy.cli").cli.CLIError("bad")),
+        _raise_from("skdreamy.datasets._nights", ValueError("night.npz: bad y")),
+        _raise_from("skdreamy.preprocessing._scaler", TypeError("X must be numeric")),
+        _raise_from("numpy.lib._npyio_impl", FileNotFoundError("x.npz: no file")),
+        _raise_from("keras.src.saving", PermissionError("m.keras: read-only")),
+        _invalid_parameter,
+    ],
+)
+def test_input_error_is_one_line_and_exits_2(monkeypatch, tmp_path, capsys, boom):
+    from skdreamy import cli
+
+    monkeypatch.delenv("SKDREAMY_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "_load_data", boom)
+    status = cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("skdreamy train: error: ")
+
+
+def test_debug_shows_the_traceback_of_input_errors(monkeypatch, tmp_path):
+    from skdreamy import cli
+
+    monkeypatch.setenv("SKDREAMY_DEBUG", "1")
+    monkeypatch.setattr(cli, "_load_data", _raise_from("skdreamy.x", ValueError("v")))
+    with pytest.raises(ValueError, match="v"):
+        cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m")])
+
+
+def test_every_option_has_help_and_presets_come_from_the_library():
+    import argparse
+
+    from skdreamy.cli import build_parser
+    from skdreamy.pipeline import PRESETS
+
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            assert action.help, f"skdreamy {name} {action.option_strings}: no help"
+            has_default = action.default not in (None, False, argparse.SUPPRESS)
+            if has_default and not action.required:
+                assert "default" in action.help, (name, action.option_strings)
+            if "--preset" in action.option_strings:
+                assert set(action.choices) == set(PRESETS)
+
+
+def test_a_warning_is_one_line_naming_the_stage(capsys):
+    import argparse
+    import warnings
+
+    from skdreamy.cli import _quiet_output
+    from skdreamy.sampling import ClassBalancer
+
+    X, y = np.zeros((8, 1)), np.array([0, 0, 1, 1, 2, 2, 3, 3])  # no REM
+    with _quiet_output(argparse.Namespace(quiet=False, command="train")):
+        warnings.simplefilter("always")
+        ClassBalancer(n_per_class=2, random_state=0).fit_resample(X, y)
+    err = capsys.readouterr().err
+    assert err.startswith("skdreamy train: warning: Stage(s) REM absent")
+    assert err.count("\n") == 1
+    with _quiet_output(argparse.Namespace(quiet=True, command="train")):
+        ClassBalancer(n_per_class=2, random_state=0).fit_resample(X, y)
+    assert capsys.readouterr().err == ""
+
+
+def test_dropped_epochs_are_counted(tmp_path, capsys):
+    import argparse
+
+    from skdreamy.cli import _load_data
+
+    x, _ = make_sleep_epochs(6, random_state=0)
+    write_psg(tmp_path / "n1.edf", {"EEG Fpz-Cz": x.ravel()}, 100.0)
+    write_hypnogram(
+        tmp_path / "n1-Hypnogram.edf",
+        scoring(
+            ("Sleep stage W", 2),
+            ("Movement time", 1),
+            ("Sleep stage 2", 2),
+            ("Sleep stage ?", 1),
+        ),
+    )
+    args = argparse.Namespace(
+        data=tmp_path, channel="EEG Fpz-Cz", trim_wake=None, quiet=False
+    )
+    data = _load_data(args)
+    assert len(data.y) == 4
+    assert "left out: 1 movement, 1 unscored." in capsys.readouterr().err
+
+
+# -- in subprocesses ------------------------------------------------------------
+
+_CHECK_WITHOUT_KERAS = """
+import sys
+from skdreamy.cli import main
+status = main(sys.argv[1:])
+print(status, "keras" in sys.modules, "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+def test_bad_inputs_are_reported_before_keras_is_imported(tmp_path, edf_night):
+    psg, _ = edf_night
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "night.npz").write_bytes(b"PK\x03\x04 not really a zip file")
+    (tmp_path / "empty").mkdir()
+    cases = {
+        "empty folder": ["train", "--data", tmp_path / "empty"],
+        "corrupt night": ["train", "--data", corrupt],
+        "wrong channel": ["train", "--data", psg.parent, "--channel", "EEG C3"],
+    }
+    for what, argv in cases.items():
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _CHECK_WITHOUT_KERAS,
+                *map(str, argv),
+                "--out",
+                str(tmp_path / "m.skdreamy"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.stdout.split() == ["2", "False", "False"], (what, result)
+        assert ": error:" in result.stderr, what
+
+
+@pytest.mark.slow
+def test_quiet_prints_nothing_not_even_tensorflow(nights, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "skdreamy",
+            "train",
+            "--data",
+            str(nights),
+            *TINY,
+            "--out",
+            str(tmp_path / "m.skdreamy"),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(env, MPLBACKEND="Agg"),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and result.stdout == ""

@@ -102,7 +102,8 @@ def load_folder(path, *, channel="EEG Fpz-Cz", trim_wake=None):
     data : :class:`~sklearn.utils.Bunch`
         ``X`` (n_epochs, 3000) float32 microvolts, ``y``, ``groups`` (subject
         index per epoch), ``subjects`` (names), ``nights`` (index into
-        ``files``), ``onsets`` and ``files``.
+        ``files``), ``onsets`` and ``files``; EDF folders add ``n_dropped``,
+        per night the epochs left out by reason (see :func:`read_night`).
 
     Raises
     ------
@@ -159,4 +160,5 @@ def load_folder(path, *, channel="EEG Fpz-Cz", trim_wake=None):
         nights=np.repeat(np.arange(len(nights)), sizes).astype(np.int64),
         onsets=np.concatenate([n.onsets for n in nights]),
         files=[psg for psg, _ in pairs],
+        n_dropped=[n.n_dropped for n in nights],
     )

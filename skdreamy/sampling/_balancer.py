@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from .._stages import STAGE_NAMES
+from .._stages import STAGE_NAMES, stage_name
 
 
 class MissingStageWarning(UserWarning):
@@ -229,8 +229,9 @@ def _warn_missing_stages(y):
     for universe in (set(range(len(STAGE_NAMES))), set(STAGE_NAMES)):
         if present <= universe and present != universe:
             missing = sorted(universe - present, key=str)
+            names = ", ".join(stage_name(stage) for stage in missing)
             warnings.warn(
-                f"Stage(s) {missing} absent from this training set; balancing the "
+                f"Stage(s) {names} absent from this training set; balancing the "
                 f"{len(present)} classes present. The model cannot predict an "
                 "absent stage.",
                 MissingStageWarning,
