@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _common as C
+
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
@@ -345,7 +347,9 @@ def common_arguments(parser, *, default_out):
     """Arguments shared with benchmarks/sleep_edf.py."""
     parser.add_argument("--configs", nargs="+", default=["reference_n200"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument(
+        "--out", type=Path, default=C.output_path(default_out.name, default_out)
+    )
     parser.add_argument("--list", action="store_true", help="list the configs")
 
 
@@ -362,6 +366,7 @@ def run_all(args, parser, data, *, split="subject", n_folds=None, source=""):
     S, y, groups, nights = spectrograms(data())
     print(HEADER, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    provenance = C.provenance()
     for name in args.configs:
         record = run(
             name,
@@ -375,6 +380,7 @@ def run_all(args, parser, data, *, split="subject", n_folds=None, source=""):
             n_folds=n_folds,
         )
         record["data"] = source
+        record["provenance"] = provenance
         with args.out.open("a") as file:
             file.write(json.dumps(record) + "\n")
         print(summary(record), flush=True)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _common as C
 from .accuracy import (
     DEFAULT_DATA,
     HEADER,
@@ -155,7 +156,9 @@ def main(argv=None):
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path(__file__).parent / "results" / "accuracy.jsonl",
+        default=C.output_path(
+            "accuracy.jsonl", Path(__file__).parent / "results" / "accuracy.jsonl"
+        ),
     )
     args = parser.parse_args(argv)
     if not any(args.data.glob("*.npz")):
@@ -198,6 +201,7 @@ def main(argv=None):
 
     print(HEADER)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    provenance = C.provenance()
     for name, seed_runs in runs.items():
         record = {
             "config": name,
@@ -208,11 +212,12 @@ def main(argv=None):
             "continuity": flow,
             "data": str(args.data),
             "date": time.strftime("%Y-%m-%d"),
+            "provenance": provenance,
         }
         with args.out.open("a") as file:
             file.write(json.dumps(record) + "\n")
         print(summary(record), flush=True)
-    return runs
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
-"""Shared fixtures: small data, the real DREAMS excerpts when present."""
+"""Shared fixtures: small data, the real DREAMS excerpts when present; the
+rule of the test tiers."""
 
+import contextlib
 import importlib.util
+import multiprocessing.process
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +105,84 @@ def tiny_raw_pipeline(random_state=0, n_per_class=20):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# -- test tiers ------------------------------------------------------------------
+# ``python -m pytest -m "not slow"`` is the quick check; CI runs everything. A
+# test that trains a CNN or starts a process belongs to the slow tier, and
+# this is enforced: outside tests marked ``slow`` (their setup included),
+# ``keras.Model.fit``, starting a Python subprocess and starting a
+# multiprocessing process (loky, Dask) fail with SlowTestNotMarked.
+
+
+class SlowTestNotMarked(AssertionError):
+    """A test of the quick tier trained a CNN or started a process."""
+
+
+def _refuse(what):
+    def refuse(*args, **kwargs):
+        raise SlowTestNotMarked(
+            f"this test {what}: mark it @pytest.mark.slow (see tests/conftest.py)"
+        )
+
+    return refuse
+
+
+@contextlib.contextmanager
+def _quick_tier_guard():
+    popen_init = subprocess.Popen.__init__
+
+    def popen(self, args, *rest, **kwargs):
+        program = args[0] if isinstance(args, (list, tuple)) else args
+        if os.path.basename(str(program)).startswith("python"):
+            _refuse("starts a Python process")()
+        popen_init(self, args, *rest, **kwargs)
+
+    saved = [
+        (keras.Model, "fit", keras.Model.fit),
+        (subprocess.Popen, "__init__", popen_init),
+        (
+            multiprocessing.process.BaseProcess,
+            "start",
+            multiprocessing.process.BaseProcess.start,
+        ),
+    ]
+    keras.Model.fit = _refuse("trains a Keras model")
+    subprocess.Popen.__init__ = popen
+    multiprocessing.process.BaseProcess.start = _refuse("starts a process")
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+
+
+def _is_slow(item):
+    return item.get_closest_marker("slow") is not None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    if _is_slow(item):
+        return (yield)
+    with _quick_tier_guard():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if _is_slow(item):
+        return (yield)
+    with _quick_tier_guard():
+        return (yield)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Docstring examples that train a CNN (in ``skdreamy/``) are slow too."""
+    for item in items:
+        test = getattr(item, "dtest", None)
+        if test is None:
+            continue
+        source = "".join(example.source for example in test.examples)
+        if "SleepStageCNNClassifier(" in source and "fit" in source:
+            item.add_marker(pytest.mark.slow)
