@@ -26,7 +26,12 @@ the same question cheaply, with the RandomForest baseline of ``accuracy.py``
 
 Scores pooled over the 360 out-of-fold predictions, mean and spread over
 seeds; results appended to ``benchmarks/results/accuracy.jsonl`` like
-``accuracy.py``'s (config names prefixed ``context:``).
+``accuracy.py``'s (config names prefixed ``context:``), or to the runner's
+folder under ``python -m benchmarks run``.
+
+The Viterbi decoding here is benchmark-only, on purpose: it measured no gain
+on these excerpts (benchmarks/README.md), so skdreamy does not offer it. It is
+kept to rerun the question on more data, not as an API; do not import it.
 """
 
 import argparse
@@ -48,7 +53,7 @@ from .accuracy import (
 
 
 def viterbi(log_emission, log_transition, log_initial):
-    """Most probable state path of an HMM.
+    """Most probable state path of an HMM (benchmark-only, see the module).
 
     ``log_emission`` (n_steps, n_states): log-evidence of each state at each
     step; ``log_transition`` (n_states, n_states): row = from, column = to;

@@ -102,6 +102,49 @@ def tiny_raw_pipeline(random_state=0, n_per_class=20):
     )
 
 
+def write_night(path, n=None, *, seed=0, compressed=True, **override):
+    """Write one night in the ``.npz`` night format (see ``load_nights``).
+
+    Random EEG ``x`` (``n`` epochs, default 3) and stages ``y`` with every
+    optional array; ``override`` replaces arrays (``x=...``, ``y=...``,
+    ``subject=...``) or, with ``None``, leaves them out. The one writer of
+    night files for the tests."""
+    rng = np.random.default_rng(seed)
+    if n is None:
+        n = len(override["x"]) if override.get("x") is not None else 3
+    arrays = {
+        "x": rng.normal(scale=20, size=(n, 3000)).astype(np.float32),
+        "y": rng.integers(0, 5, n).astype(np.int8),
+        "subject": np.array(f"subject{seed}"),
+        "channel": np.array("C3-A1"),
+        "orig_fs": np.array(200),
+        "onset_s": (30 * np.arange(n)).astype(np.int32),
+        "label_agreement": np.ones(n, dtype=np.float32),
+        "dataset": np.array("test"),
+    }
+    arrays.update(override)
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    (np.savez_compressed if compressed else np.savez)(path, **arrays)
+    return path
+
+
+def write_nights(folder, subjects, n_epochs):
+    """One night of learnable synthetic EEG (``make_sleep_epochs``) per entry
+    of ``subjects`` (repeat a name for a second night): ``night<i>.npz``."""
+    from skdreamy.datasets import make_sleep_epochs
+
+    for i, subject in enumerate(subjects):
+        x, y = make_sleep_epochs(n_epochs, random_state=i)
+        write_night(
+            Path(folder) / f"night{i}.npz",
+            x=x.astype(np.float32),
+            y=y.astype(np.int8),
+            subject=np.array(subject),
+            seed=i,
+        )
+    return Path(folder)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
@@ -128,14 +171,18 @@ def _refuse(what):
     return refuse
 
 
+_SHELLS = {"bash", "sh", "dash", "zsh"}
+
+
 @contextlib.contextmanager
 def _quick_tier_guard():
     popen_init = subprocess.Popen.__init__
 
     def popen(self, args, *rest, **kwargs):
         program = args[0] if isinstance(args, (list, tuple)) else args
-        if os.path.basename(str(program)).startswith("python"):
-            _refuse("starts a Python process")()
+        name = os.path.basename(str(program))
+        if name.startswith("python") or name in _SHELLS:
+            _refuse(f"starts a process ({name})")()
         popen_init(self, args, *rest, **kwargs)
 
     saved = [
@@ -178,11 +225,20 @@ def pytest_runtest_call(item):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Docstring examples that train a CNN (in ``skdreamy/``) are slow too."""
+    """Slow without a marker of their own: docstring examples (``skdreamy/``)
+    that train a CNN, and tests parametrized with a ``SleepStageCNNClassifier``
+    (scikit-learn's estimator checks fit it)."""
+    from skdreamy import SleepStageCNNClassifier
+
     for item in items:
         test = getattr(item, "dtest", None)
-        if test is None:
-            continue
-        source = "".join(example.source for example in test.examples)
-        if "SleepStageCNNClassifier(" in source and "fit" in source:
+        if test is not None:
+            source = "".join(example.source for example in test.examples)
+            if "SleepStageCNNClassifier(" in source and "fit" in source:
+                item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and any(
+            isinstance(value, SleepStageCNNClassifier)
+            for value in callspec.params.values()
+        ):
             item.add_marker(pytest.mark.slow)

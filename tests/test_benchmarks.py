@@ -7,6 +7,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 from _edf_files import scoring, write_hypnogram, write_psg
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -37,6 +38,7 @@ def write_cassette(folder, subjects):
         )
 
 
+@pytest.mark.slow
 def test_sleep_edf_benchmark_on_a_local_folder(tmp_path, capsys):
     write_cassette(tmp_path, [0, 1, 2])
     out = tmp_path / "results.jsonl"
@@ -52,6 +54,7 @@ def test_sleep_edf_benchmark_on_a_local_folder(tmp_path, capsys):
     assert "| tiny | GroupKFold | 1 |" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_accuracy_benchmark_on_the_real_excerpts(shared_data_dir, tmp_path):
     out = tmp_path / "results.jsonl"
     status = accuracy.main(
@@ -163,6 +166,7 @@ def test_context_benchmark_on_the_real_excerpts(shared_data_dir, tmp_path, capsy
     assert "label continuity" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_backends_benchmark_skips_a_back_end_its_python_lacks(tmp_path):
     assert not backends._available(str(tmp_path / "no-python"), "jax")
     assert backends._available(sys.executable, keras.backend.backend())

@@ -12,6 +12,7 @@ from matplotlib.image import imread
 
 from skdreamy.datasets import make_sleep_epochs
 from tests._edf_files import scoring, write_hypnogram, write_psg
+from tests.conftest import write_night, write_nights
 
 REPORT_KEYS = {
     "accuracy",
@@ -46,18 +47,7 @@ def assert_png(path):
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory):
     """Three synthetic nights of two subjects in the .npz night format."""
-    folder = tmp_path_factory.mktemp("nights")
-    for i, subject in enumerate(["s1", "s2", "s1"]):
-        x, y = make_sleep_epochs(40, random_state=i)
-        np.savez(
-            folder / f"night{i}.npz",
-            x=x,
-            y=y.astype(np.int8),
-            subject=subject,
-            channel="C3-A1",
-            onset_s=np.arange(40) * 30,
-        )
-    return folder
+    return write_nights(tmp_path_factory.mktemp("nights"), ["s1", "s2", "s1"], 40)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +60,7 @@ def model(nights, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_demo_writes_a_report(tmp_path):
     report = tmp_path / "demo"
     result = run_cli(
@@ -92,6 +83,7 @@ def test_demo_writes_a_report(tmp_path):
     assert_png(report / "training_curves.png")
 
 
+@pytest.mark.slow
 def test_train_saves_a_loadable_model(model, nights):
     from skdreamy import load
     from skdreamy.datasets import load_nights
@@ -103,6 +95,7 @@ def test_train_saves_a_loadable_model(model, nights):
     assert pipe.predict(data.X[:7]).shape == (7,)
 
 
+@pytest.mark.slow
 def test_train_with_the_accurate_preset(nights, tmp_path):
     from skdreamy import load
 
@@ -135,6 +128,7 @@ def test_preset_fills_the_options_left_out():
     assert (args.preset, args.n_per_class, args.epochs) == ("reference", 1000, 2)
 
 
+@pytest.mark.slow
 def test_evaluate_saved_model(model, nights, tmp_path):
     result = run_cli(
         "evaluate", "--data", nights, "--model", model, "--report", tmp_path, "--quiet"
@@ -150,6 +144,7 @@ def test_evaluate_saved_model(model, nights, tmp_path):
     assert "| epochs |" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_evaluate_subject_wise_cross_validation(nights, tmp_path):
     result = run_cli(
         "evaluate",
@@ -171,6 +166,7 @@ def test_evaluate_subject_wise_cross_validation(nights, tmp_path):
     assert tested == [0, 1]
 
 
+@pytest.mark.slow
 def test_predict_npz_night(model, nights, tmp_path):
     out = tmp_path / "hypnogram.csv"
     result = run_cli(
@@ -212,6 +208,7 @@ def edf_night(tmp_path_factory):
     return psg, hyp
 
 
+@pytest.mark.slow
 def test_predict_edf_with_and_without_hypnogram(model, edf_night, tmp_path):
     psg, hyp = edf_night
     plain = run_cli(
@@ -243,6 +240,7 @@ def test_predict_edf_with_and_without_hypnogram(model, edf_night, tmp_path):
     assert_png(tmp_path / "b.png")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("make_args", "message"),
     [
@@ -301,6 +299,7 @@ def test_errors_exit_2_with_one_line(nights, model, tmp_path, make_args, message
     assert len(error_lines) == 1
 
 
+@pytest.mark.slow
 def test_unknown_channel(model, edf_night, tmp_path):
     psg, _ = edf_night
     result = run_cli(
@@ -319,6 +318,7 @@ def test_unknown_channel(model, edf_night, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.slow
 def test_predict_flags_flat_epochs_in_the_csv(model, tmp_path):
     x, _ = make_sleep_epochs(4, random_state=0)
     x[2] = 0.0  # a detached electrode
@@ -349,11 +349,12 @@ def test_predict_flags_flat_epochs_in_the_csv(model, tmp_path):
     assert rows[2]["quality"] == "flat"
 
 
+@pytest.mark.slow
 def test_predict_refuses_nan_epochs_unless_marked(model, tmp_path):
     x, y = make_sleep_epochs(5, random_state=1)
     x[1, 100:200] = np.nan  # a gap in the recording
     night = tmp_path / "gap.npz"
-    np.savez(night, x=x, y=y, subject="s9", channel="C3-A1")
+    write_night(night, x=x, y=y, onset_s=None)
     refused = run_cli(
         "predict", "--model", model, "--npz", night, "--out", tmp_path / "a.csv"
     )
@@ -380,6 +381,7 @@ def test_predict_refuses_nan_epochs_unless_marked(model, tmp_path):
     assert all(rows[i]["stage"] for i in (0, 2, 3, 4))
 
 
+@pytest.mark.slow
 def test_hypnogram_without_edf_is_a_usage_error(model, nights, tmp_path):
     result = run_cli(
         "predict",

@@ -68,6 +68,7 @@ def _no_temp_files(directory):
 # -- round trips -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pipeline_round_trip_gives_identical_probabilities(fitted_pipeline, tmp_path):
     pipe, X = fitted_pipeline
     path = save(pipe, tmp_path / "model.skdreamy")
@@ -82,6 +83,7 @@ def test_pipeline_round_trip_gives_identical_probabilities(fitted_pipeline, tmp_
     assert _no_temp_files(tmp_path)
 
 
+@pytest.mark.slow
 def test_metadata_records_versions(fitted_pipeline, tmp_path):
     import keras
     import sklearn
@@ -241,6 +243,7 @@ def test_text_file_is_foreign(tmp_path):
         load(path)
 
 
+@pytest.mark.slow
 def test_keras_archive_is_foreign(fitted_pipeline, tmp_path):
     pipe, _ = fitted_pipeline
     path = tmp_path / "cnn.keras"
