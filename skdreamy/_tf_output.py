@@ -189,7 +189,7 @@ def filtered_stderr():
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
         os.dup2(saved, 2)  # closes the pipe's last write end: the thread ends
-        forwarder.join(timeout=10)  # a child process may hold the pipe open
+        forwarder.join(timeout=2)  # a child process may hold the pipe open
         if not forwarder.is_alive():
             os.close(read_fd)
             os.close(saved)

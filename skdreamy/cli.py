@@ -39,14 +39,17 @@ class CLIError(Exception):
 
 
 # Modules whose ValueError / TypeError is a verdict on the input: skdreamy's
-# own checks and scikit-learn's validation of parameters, arrays and labels.
-# The same exception types raised anywhere else (inside Keras, TensorFlow,
+# own checks, scikit-learn's validation of parameters, arrays and labels, and
+# its splitters' (more folds than subjects or than epochs of a stage). The
+# same exception types raised anywhere else (inside Keras, TensorFlow,
 # NumPy ...) are bugs as far as the command line can tell.
 _INPUT_CHECKERS = (
     "skdreamy.",
     "sklearn.utils._param_validation",
     "sklearn.utils.validation",
     "sklearn.utils.multiclass",
+    "sklearn.model_selection._split",
+    "imblearn.utils._validation",
 )
 
 
@@ -661,7 +664,7 @@ def main(argv=None):
 
     Warnings are printed as one line, ``skdreamy <subcommand>: warning:
     <message>``; ``--quiet`` prints errors only. TensorFlow's known harmless
-    log lines are dropped from stderr (:mod:`skdreamy._tf_output`).
+    log lines are dropped from stderr (``skdreamy/_tf_output.py``).
 
     Returns
     -------

@@ -449,6 +449,12 @@ def _invalid_parameter(*args, **kwargs):
     make_pipeline(n_per_class=0)  # InvalidParameterError, from scikit-learn's check
 
 
+def _too_many_folds(*args, **kwargs):
+    from sklearn.model_selection import GroupKFold
+
+    list(GroupKFold(n_splits=3).split(np.zeros((4, 1)), groups=[0, 0, 1, 1]))
+
+
 @pytest.mark.parametrize(
     "boom",
     [
@@ -458,6 +464,7 @@ def _invalid_parameter(*args, **kwargs):
         _raise_from("numpy.lib._npyio_impl", FileNotFoundError("x.npz: no file")),
         _raise_from("keras.src.saving", PermissionError("m.keras: read-only")),
         _invalid_parameter,
+        _too_many_folds,
     ],
 )
 def test_input_error_is_one_line_and_exits_2(monkeypatch, tmp_path, capsys, boom):
