@@ -612,3 +612,18 @@ def test_quiet_prints_nothing_not_even_tensorflow(nights, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "" and result.stdout == ""
+
+
+@pytest.mark.slow
+def test_parser_and_presets_do_not_import_keras():
+    code = (
+        "import sys\n"
+        "from skdreamy.cli import build_parser\n"
+        "from skdreamy.pipeline import PRESETS\n"
+        "build_parser().parse_args(['train', '--data', '.', '--out', 'm'])\n"
+        "print('keras' in sys.modules, 'tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.stdout.split() == ["False", "False"], result.stderr
