@@ -51,6 +51,24 @@ def test_filtered_stderr_drops_exactly_the_harmless_lines(capfd):
     assert capfd.readouterr().err == "\n".join(KEPT) + "\n\rprogress 50%"
 
 
+def test_default_log_level_only_when_unset_and_before_tensorflow(monkeypatch):
+    import sys
+
+    from skdreamy._tf_output import default_log_level
+
+    monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    default_log_level()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # the user's choice stays
+    default_log_level()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    monkeypatch.setitem(sys.modules, "tensorflow", object())
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")
+    default_log_level()  # too late to matter: left alone
+    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+
+
 def _retracing_record(function):
     return logging.LogRecord(
         "tensorflow",
