@@ -19,6 +19,37 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 RESULTS = REPO / "benchmarks" / "results"
+# Set by the runner (python -m benchmarks run): the folder for every result.
+OUT_VARIABLE = "SKDREAMY_BENCHMARK_OUT"
+
+# The environment variables a result records: those that change the figures
+# (threads, back end, precision, devices, data). An allow-list: a prefix
+# filter once let a Terraform variable (TF_CLI_CONFIG_FILE) into the results.
+RECORDED_ENV = frozenset(
+    {
+        "KERAS_BACKEND",
+        "TF_CPP_MIN_LOG_LEVEL",
+        "TF_ENABLE_ONEDNN_OPTS",
+        "TF_DETERMINISTIC_OPS",
+        "TF_XLA_FLAGS",
+        "TF_NUM_INTEROP_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "TF_GPU_ALLOCATOR",
+        "XLA_FLAGS",
+        "XLA_PYTHON_CLIENT_PREALLOCATE",
+        "XLA_PYTHON_CLIENT_MEM_FRACTION",
+        "JAX_PLATFORMS",
+        "JAX_ENABLE_X64",
+        "CUDA_VISIBLE_DEVICES",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "KMP_AFFINITY",
+        "KMP_BLOCKTIME",
+        "PYTHONHASHSEED",
+        "SKDREAMY_DATA",
+    }
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -80,11 +111,7 @@ def machine():
                 mem = round(int(line.split()[1]) / 2**20, 1)
     except OSError:
         pass
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k.startswith(("OPENBLAS", "OMP_", "MKL_", "TF_", "KERAS_", "XLA_"))
-    }
+    env = recorded_env()
     return {
         "cpu": model,
         "cores": cores,
@@ -94,18 +121,68 @@ def machine():
     }
 
 
-def header(title, args=None):
-    """Print and return where, when and with what this benchmark ran."""
-    info = {
-        "benchmark": title,
+def recorded_env(environ=None):
+    """The variables of ``environ`` (default: this process') named in
+    :data:`RECORDED_ENV`, and no others."""
+    environ = os.environ if environ is None else environ
+    return {k: environ[k] for k in sorted(RECORDED_ENV) if k in environ}
+
+
+def git_commit():
+    """Short hash of the checked-out commit (``+dirty`` with uncommitted
+    changes to tracked files), or None outside a git checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=10", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def provenance():
+    """What every result file records: date, command, skdreamy version and
+    git commit, machine, library versions and Keras back end."""
+    import skdreamy
+
+    return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "skdreamy": skdreamy.__version__,
+        "commit": git_commit(),
         "machine": machine(),
         "versions": versions(),
         "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
     }
+
+
+def output_path(filename, default=None):
+    """Where a result file goes: the runner's folder when run by
+    ``python -m benchmarks run``, else ``default`` (None: no file unless
+    asked for)."""
+    folder = os.environ.get(OUT_VARIABLE)
+    if folder:
+        return Path(folder) / filename
+    return default
+
+
+def header(title, args=None):
+    """Print and return where, when and with what this benchmark ran."""
+    info = {"benchmark": title, **provenance()}
     print(f"== {title}")
     print(f"   date     {info['date']}")
+    print(f"   skdreamy {info['skdreamy']} at commit {info['commit']}")
     print(f"   command  {info['command']}")
     m = info["machine"]
     print(
@@ -229,7 +306,9 @@ def run_child(code, *, env=None, timeout=3600, executable=None):
 
 
 def save_json(path, info, results):
-    """Write the header and the results as JSON (``--json``)."""
+    """Write the header and the results as JSON: to ``path`` (``--json``), or
+    under the runner to ``<its folder>/<script name>.json``."""
+    path = path or output_path(f"{Path(sys.argv[0]).stem}.json")
     if not path:
         return
     path = Path(path)

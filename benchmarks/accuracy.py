@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _common as C
+
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
@@ -63,87 +65,127 @@ def forest_classifier(seed):
     return RandomForestClassifier(300, min_samples_leaf=2, random_state=seed)
 
 
-def _configs():
+def _pipe(n_per_class=1000, scaler=None, **clf):
+    """A config's builder: ``make_pipeline`` with these settings, for a seed
+    and a spectrogram shape."""
+    from skdreamy import SleepStageCNNClassifier, make_pipeline
+
+    def make(seed, shape):
+        return make_pipeline(
+            n_per_class=n_per_class,
+            scaler=scaler(shape) if scaler else None,
+            classifier=SleepStageCNNClassifier(
+                spectrogram_shape=shape, random_state=seed, **clf
+            ),
+            spectrogram_shape=shape,
+            random_state=seed,
+        )
+
+    return make
+
+
+def _accurate():
+    """The settings of make_pipeline(preset="accurate"), which the "compact_*"
+    configs change one at a time."""
+    from skdreamy.pipeline import PRESETS
+
+    return PRESETS["accurate"]
+
+
+def _log_std():
+    """The accurate preset's scaler (log power standardised per frequency)."""
+    from skdreamy import SpectrogramScaler
+
+    settings = _accurate()["scaler"]
+    return lambda shape: SpectrogramScaler(**settings, spectrogram_shape=shape)
+
+
+def _centred(n_per_class, **clf):
+    """Like :func:`_pipe` with :func:`_log_std`, each epoch then centred."""
     from imblearn.pipeline import Pipeline
     from sklearn.preprocessing import FunctionTransformer
 
-    from skdreamy import SleepStageCNNClassifier, SpectrogramScaler, make_pipeline
-    from skdreamy.pipeline import PRESETS
+    make = _pipe(n_per_class=n_per_class, scaler=_log_std(), **clf)
 
-    def pipe(n_per_class=1000, scaler=None, **clf):
-        def make(seed, shape):
-            return make_pipeline(
-                n_per_class=n_per_class,
-                scaler=scaler(shape) if scaler else None,
-                classifier=SleepStageCNNClassifier(
-                    spectrogram_shape=shape, random_state=seed, **clf
-                ),
-                spectrogram_shape=shape,
-                random_state=seed,
-            )
+    def build(seed, shape):
+        steps = make(seed, shape).steps
+        centre = ("centre", FunctionTransformer(center_epochs))
+        return Pipeline([steps[0], centre, *steps[1:]])
 
-        return make
+    return build
 
-    # The settings of make_pipeline(preset="accurate"), which the "compact_*"
-    # variations below change one at a time.
-    accurate = PRESETS["accurate"]
 
-    def log_std():
-        return lambda shape: SpectrogramScaler(
-            **accurate["scaler"], spectrogram_shape=shape
-        )
+def _forest(seed, shape):
+    from sklearn.pipeline import make_pipeline as sk_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
-    compact = dict(accurate["classifier"])
-    tiny = dict(architecture="compact", dense_units=0, epochs=1, batch_size=32)
+    return sk_pipeline(
+        FunctionTransformer(log_spectrum_features, kw_args={"shape": shape}),
+        forest_classifier(seed),
+    )
 
-    def centred(n_per_class, **clf):
-        make = pipe(n_per_class=n_per_class, scaler=log_std(), **clf)
 
-        def build(seed, shape):
-            steps = make(seed, shape).steps
-            centre = ("centre", FunctionTransformer(center_epochs))
-            return Pipeline([steps[0], centre, *steps[1:]])
+def _perceptron(seed, shape):
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline as sk_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-        return build
+    return sk_pipeline(
+        FunctionTransformer(log_spectrum_features, kw_args={"shape": shape}),
+        StandardScaler(),
+        MLPClassifier((64,), alpha=1e-2, max_iter=2000, random_state=seed),
+    )
 
-    def forest(seed, shape):
-        from sklearn.pipeline import make_pipeline as sk_pipeline
 
-        return sk_pipeline(
-            FunctionTransformer(log_spectrum_features, kw_args={"shape": shape}),
-            forest_classifier(seed),
-        )
-
-    def perceptron(seed, shape):
-        from sklearn.neural_network import MLPClassifier
-        from sklearn.pipeline import make_pipeline as sk_pipeline
-        from sklearn.preprocessing import StandardScaler
-
-        return sk_pipeline(
-            FunctionTransformer(log_spectrum_features, kw_args={"shape": shape}),
-            StandardScaler(),
-            MLPClassifier((64,), alpha=1e-2, max_iter=2000, random_state=seed),
-        )
-
+def _baseline_configs():
+    """Not CNNs: feature baselines."""
     return {
         "mlp_log_spectrum": Config(
             "the RandomForest baseline's 60 features, standardised, into a "
             "small neural network (one hidden layer of 64, L2 0.01)",
-            perceptron,
+            _perceptron,
         ),
         "rf_log_spectrum": Config(
             "baseline, not a CNN: RandomForest (300 trees) on the mean log power "
             "of each 1-30 Hz row, absolute and relative",
-            forest,
+            _forest,
         ),
-        "tiny": Config(
-            "a 1-epoch compact CNN: checks that the benchmark runs, scores nothing",
-            pipe(n_per_class=20, scaler=log_std(), **tiny),
-        ),
+    }
+
+
+def _reference_configs():
+    """The reference CNN: its protocol and variations."""
+    return {
         "reference": Config(
             "reference protocol: min-max, 1000/class, reference CNN, batch 16, "
             "25 epochs",
-            pipe(),
+            _pipe(),
+        ),
+        "reference_fast": Config(
+            "reference protocol for a GPU: mixed_bfloat16, batch 256, learning "
+            "rate 0.004 (sqrt-scaled from 0.001 at batch 16), 25 epochs",
+            _pipe(precision="mixed_bfloat16", batch_size=256, learning_rate=4e-3),
+        ),
+        "reference_n200": Config(
+            "reference protocol with 200/class", _pipe(n_per_class=200)
+        ),
+        "reference_log": Config(
+            "reference CNN, log power standardised per frequency, 200/class",
+            _pipe(n_per_class=200, scaler=_log_std()),
+        ),
+    }
+
+
+def _compact_configs():
+    """The compact CNN: the accurate preset and variations of it."""
+    from skdreamy import make_pipeline
+
+    compact = dict(_accurate()["classifier"])
+    tiny = dict(architecture="compact", dense_units=0, epochs=1, batch_size=32)
+    return {
+        "tiny": Config(
+            "a 1-epoch compact CNN: checks that the benchmark runs, scores nothing",
+            _pipe(n_per_class=20, scaler=_log_std(), **tiny),
         ),
         "accurate": Config(
             "make_pipeline(preset='accurate'): log power standardised per "
@@ -153,30 +195,18 @@ def _configs():
                 preset="accurate", spectrogram_shape=shape, random_state=seed
             ),
         ),
-        "reference_fast": Config(
-            "reference protocol for a GPU: mixed_bfloat16, batch 256, learning "
-            "rate 0.004 (sqrt-scaled from 0.001 at batch 16), 25 epochs",
-            pipe(precision="mixed_bfloat16", batch_size=256, learning_rate=4e-3),
-        ),
-        "reference_n200": Config(
-            "reference protocol with 200/class", pipe(n_per_class=200)
-        ),
-        "reference_log": Config(
-            "reference CNN, log power standardised per frequency, 200/class",
-            pipe(n_per_class=200, scaler=log_std()),
-        ),
         "compact_log": Config(
             "compact CNN (dropout 0.2, 60 epochs), log power standardised per "
             "frequency, 100/class",
-            pipe(n_per_class=100, scaler=log_std(), **compact),
+            _pipe(n_per_class=100, scaler=_log_std(), **compact),
         ),
         "compact_log_es": Config(
             "the accurate preset with early stopping: up to 100 epochs, stop "
             "after 10 without a better loss on a stratified 20 % validation "
             "split, best weights restored",
-            pipe(
+            _pipe(
                 n_per_class=100,
-                scaler=log_std(),
+                scaler=_log_std(),
                 **{**compact, "epochs": 100},
                 validation_fraction=0.2,
                 early_stopping=True,
@@ -185,20 +215,20 @@ def _configs():
         ),
         "compact_log_nobal": Config(
             "compact CNN, log power per frequency, no balancing",
-            pipe(n_per_class=None, scaler=log_std(), **compact),
+            _pipe(n_per_class=None, scaler=_log_std(), **compact),
         ),
         "compact_log_cw": Config(
             "compact CNN, log power per frequency, no balancing, class_weight=balanced",
-            pipe(
-                n_per_class=None, scaler=log_std(), class_weight="balanced", **compact
+            _pipe(
+                n_per_class=None, scaler=_log_std(), class_weight="balanced", **compact
             ),
         ),
         "compact_log_aug": Config(
             "compact CNN, log power per frequency, no balancing, random offset "
             "0.5 and noise 0.1",
-            pipe(
+            _pipe(
                 n_per_class=None,
-                scaler=log_std(),
+                scaler=_log_std(),
                 offset_std=0.5,
                 noise_std=0.1,
                 **compact,
@@ -206,15 +236,15 @@ def _configs():
         ),
         "compact_log_30hz": Config(
             "compact CNN, log power per frequency, no balancing, 0-30 Hz only",
-            pipe(n_per_class=None, scaler=log_std(), **compact),
+            _pipe(n_per_class=None, scaler=_log_std(), **compact),
             fmax=30,
         ),
         "compact_log_30hz_aug": Config(
             "compact CNN, log power per frequency, no balancing, 0-30 Hz, "
             "offset 0.5, noise 0.1",
-            pipe(
+            _pipe(
                 n_per_class=None,
-                scaler=log_std(),
+                scaler=_log_std(),
                 offset_std=0.5,
                 noise_std=0.1,
                 **compact,
@@ -224,9 +254,9 @@ def _configs():
         "compact_30hz_long": Config(
             "compact CNN (dropout 0.3, 100 epochs), log power per frequency, "
             "0-30 Hz, 100/class",
-            pipe(
+            _pipe(
                 n_per_class=100,
-                scaler=log_std(),
+                scaler=_log_std(),
                 **{**compact, "dropout": 0.3, "epochs": 100},
             ),
             fmax=30,
@@ -234,20 +264,25 @@ def _configs():
         "compact_30hz_centred": Config(
             "compact CNN, log power per frequency then each epoch centred "
             "(gain removed), 0-30 Hz, 100/class",
-            centred(100, **compact),
+            _centred(100, **compact),
             fmax=30,
         ),
         "compact_log_ctx1": Config(
             "compact CNN, log power per frequency, no balancing, +-1 epoch context",
-            pipe(n_per_class=None, scaler=log_std(), **compact),
+            _pipe(n_per_class=None, scaler=_log_std(), **compact),
             context=1,
         ),
         "compact_log_ctx2": Config(
             "compact CNN, log power per frequency, no balancing, +-2 epochs context",
-            pipe(n_per_class=None, scaler=log_std(), **compact),
+            _pipe(n_per_class=None, scaler=_log_std(), **compact),
             context=2,
         ),
     }
+
+
+def _configs():
+    """Every named configuration: name -> :class:`Config`."""
+    return {**_baseline_configs(), **_reference_configs(), **_compact_configs()}
 
 
 def spectrograms(data):
@@ -348,7 +383,9 @@ def common_arguments(parser, *, default_out):
     """Arguments shared with benchmarks/sleep_edf.py."""
     parser.add_argument("--configs", nargs="+", default=["reference_n200"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--out", type=Path, default=default_out)
+    parser.add_argument(
+        "--out", type=Path, default=C.output_path(default_out.name, default_out)
+    )
     parser.add_argument("--list", action="store_true", help="list the configs")
 
 
@@ -365,6 +402,7 @@ def run_all(args, parser, data, *, split="subject", n_folds=None, source=""):
     S, y, groups, nights = spectrograms(data())
     print(HEADER, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    provenance = C.provenance()
     for name in args.configs:
         record = run(
             name,
@@ -378,6 +416,7 @@ def run_all(args, parser, data, *, split="subject", n_folds=None, source=""):
             n_folds=n_folds,
         )
         record["data"] = source
+        record["provenance"] = provenance
         with args.out.open("a") as file:
             file.write(json.dumps(record) + "\n")
         print(summary(record), flush=True)

@@ -22,11 +22,14 @@ Run ``python -m benchmarks.dask_gpu`` on a GPU machine.
 """
 
 import argparse
-import json
 import os
 import time
 
 import numpy as np
+
+from . import _common as C
+
+REQUIRES = "gpu"  # python -m benchmarks run --all skips it without --gpu
 
 
 def worker_devices():
@@ -175,11 +178,9 @@ def main(argv=None):
         )
         for name, view in row["workers"].items():
             print(f"    {name}: CUDA_VISIBLE_DEVICES={view[0]} {view[1]} {view[2]}")
-    if args.json:
-        with open(args.json, "w") as out:
-            json.dump(rows, out, indent=1)
-    return rows
+    C.save_json(args.json, C.provenance(), rows)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -34,6 +34,8 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 from . import _common as C
 from .training import EpochTimer
 
+REQUIRES = "gpu"  # python -m benchmarks run --all skips it without --gpu
+
 
 def jax_matmul_gflops(n=8192, dtype="float32", precision=None, seconds=2.0):
     import jax

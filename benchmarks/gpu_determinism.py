@@ -56,6 +56,8 @@ SETTINGS = {
     "deterministic ops": {"XLA_FLAGS": "--xla_gpu_deterministic_ops=true"},
 }
 
+REQUIRES = "gpu"  # python -m benchmarks run --all skips it without --gpu
+
 
 def compare(a, b):
     """'bitwise equal' or the largest absolute difference."""

@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _common as C
+
 N_TIMES = 3000
 ROW_BYTES = N_TIMES * 4
 REPO = Path(__file__).resolve().parents[1]
@@ -241,10 +243,9 @@ def main(argv=None):
                 )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
-    return rows
+    C.save_json(args.json, C.provenance(), rows)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -11,7 +11,6 @@ Usage::
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -73,7 +72,8 @@ def main(argv=None):
                 f"bf16 - fp32 {np.mean(b - a):+.3f} (sd {np.std(b - a):.3f})"
             )
     if args.json:
-        Path(args.json).write_text(json.dumps({**info, "results": results}, indent=2))
+        pass
+    C.save_json(args.json, info, results)
     return results
 
 

@@ -8,6 +8,10 @@ does not load Keras and TensorFlow until a model is needed.
 
 import importlib
 
+from . import _tf_output
+
+_tf_output.default_log_level()  # TF_CPP_MIN_LOG_LEVEL=2 unless set (see there)
+
 __version__ = "0.1.0.dev0"
 
 _LAZY = {

@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._compat import classifier_tags, torch_random_state
+from ._tf_output import quiet_retracing
 from ._validation import check_spectrogram_shape, validate_spectrograms
 from .datasets._spectrograms import SPECTROGRAM_SHAPE
 from .models import ARCHITECTURES, LinearWarmup
@@ -496,7 +497,7 @@ class SleepStageCNNClassifier(KerasClassifier):
             self._compile(self.model_, schedule)
         user_callbacks, self._fit_callbacks = self._fit_callbacks, callbacks
         try:
-            with torch_random_state(self._random_state):
+            with torch_random_state(self._random_state), quiet_retracing():
                 super()._fit_keras_model(
                     X,
                     y,
@@ -513,7 +514,8 @@ class SleepStageCNNClassifier(KerasClassifier):
     def _predict_raw(self, X, **kwargs):
         kwargs.setdefault("batch_size", _PREDICT_BATCH_SIZE)
         kwargs.setdefault("verbose", 0)
-        return super()._predict_raw(X, **kwargs)
+        with quiet_retracing():  # a new model per fit: see skdreamy._tf_output
+            return super()._predict_raw(X, **kwargs)
 
 
 class _OneHotLabelEncoder(TransformerMixin, BaseEstimator):

@@ -5,7 +5,11 @@ would (:func:`skdreamy.make_pipeline`, :mod:`skdreamy.datasets`,
 :mod:`skdreamy.metrics`, :mod:`skdreamy.plotting`, :func:`skdreamy.save`).
 Bad paths, unknown channels and malformed options end with exit status 2 and
 one line on stderr; set the environment variable ``SKDREAMY_DEBUG=1`` to see
-the full traceback instead.
+the full traceback instead. Anything else is a bug: its traceback is printed
+and the exit status is 1 (see :func:`main` for the rule).
+
+Inputs (folders, recordings, channels, night files) are read before Keras and
+TensorFlow are imported, so that a mistake in them is reported at once.
 
 Subcommands: ``demo``, ``train``, ``evaluate``, ``predict``, ``info``; see
 ``skdreamy <subcommand> --help``.
@@ -18,9 +22,13 @@ import signal
 import sys
 import threading
 import time
+import traceback
 import warnings
 from pathlib import Path
 
+from ._tf_output import filtered_stderr
+
+_EXIT_BUG = 1
 _EXIT_USAGE = 2
 _EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
@@ -31,6 +39,62 @@ class CLIError(Exception):
 
 # --model NAME: pretrained stagers (skdreamy.pretrained) instead of a model file.
 _PRETRAINED = ("yasa",)
+
+
+# Modules whose ValueError / TypeError is a verdict on the input: skdreamy's
+# own checks, scikit-learn's validation of parameters, arrays and labels, and
+# its splitters' (more folds than subjects or than epochs of a stage). The
+# same exception types raised anywhere else (inside Keras, TensorFlow,
+# NumPy ...) are bugs as far as the command line can tell.
+_INPUT_CHECKERS = (
+    "skdreamy.",
+    "sklearn.utils._param_validation",
+    "sklearn.utils.validation",
+    "sklearn.utils.multiclass",
+    "sklearn.model_selection._split",
+    "imblearn.utils._validation",
+)
+
+
+def _raised_in(exc):
+    """The module name of the frame that raised ``exc`` (its innermost)."""
+    tb = exc.__traceback__
+    if tb is None:
+        return ""
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__", "")
+
+
+def _is_input_error(exc):
+    """Whether ``exc`` reports bad input (exit 2) rather than a bug (exit 1).
+
+    - :class:`CLIError`: always (the command line's own checks).
+    - :class:`OSError` (``FileNotFoundError``, ``PermissionError``, a full
+      disk ...): always; it is about files and the machine, not the code.
+    - :class:`ValueError` and :class:`TypeError` (scikit-learn's
+      ``InvalidParameterError`` is both): when raised by skdreamy's code or
+      by scikit-learn's validation (:data:`_INPUT_CHECKERS`), which is where
+      inputs are checked. The same types raised inside Keras, TensorFlow or
+      NumPy mean skdreamy passed something wrong on: a bug.
+    - Anything else (``KeyError``, ``AssertionError`` ...): a bug.
+    """
+    if isinstance(exc, (CLIError, OSError)):
+        return True
+    if isinstance(exc, (ValueError, TypeError)):
+        module = _raised_in(exc)
+        return module == "skdreamy" or module.startswith(_INPUT_CHECKERS)
+    return False
+
+
+def _show_warning(command):
+    """A ``warnings.showwarning`` that prints one line naming the command."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"skdreamy {command}: warning: {text}", file=sys.stderr, flush=True)
+
+    return show
 
 
 # -- argument types --------------------------------------------------------
@@ -263,9 +327,22 @@ def _load_data(args):
     _say(
         args,
         f"Read {len(data.y)} epochs of {len(data.subjects)} subject(s) from "
-        f"{len(data.files)} night(s) in {args.data}.",
+        f"{len(data.files)} night(s) in {args.data}{_dropped_note(data)}.",
     )
     return data
+
+
+def _dropped_note(data):
+    """``"; left out: 3 movement, 1 unscored"`` from the loader's counts."""
+    per_night = data.get("n_dropped") or []
+    if isinstance(per_night, dict):
+        per_night = [per_night]
+    totals = {}
+    for counts in per_night:
+        for reason, n in counts.items():
+            totals[reason] = totals.get(reason, 0) + int(n)
+    parts = [f"{n} {reason.replace('_', ' ')}" for reason, n in totals.items() if n]
+    return f"; left out: {', '.join(parts)}" if parts else ""
 
 
 def _print_scores(args, scores, heading):
@@ -584,6 +661,8 @@ def _predict(args):
     try:
         result = stage(model, X, invalid=args.invalid)
     except ValueError as exc:  # say it with the option's name
+        if not _is_input_error(exc):
+            raise
         raise CLIError(str(exc).replace("invalid='mark'", "--invalid mark")) from exc
     outputs = _write_night(
         args, result, onsets, y_true, night_name=(args.npz or args.edf).name
@@ -699,7 +778,11 @@ def _describe_model(path, meta):
 
 
 def _add_common(parser):
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print errors only: no progress, messages, warnings or scores",
+    )
     parser.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
 
 
@@ -737,7 +820,10 @@ def _add_training(parser, *, n_per_class=None, epochs=None):
         + (f"{epochs})" if epochs else "the preset's)"),
     )
     group.add_argument(
-        "--batch-size", type=_positive_int, default=16, help="(default: 16)"
+        "--batch-size",
+        type=_positive_int,
+        default=16,
+        help="training batch size (default: 16)",
     )
 
 
@@ -759,8 +845,9 @@ def _add_data(parser):
         type=float,
         default=None,
         metavar="MINUTES",
-        help="keep only this much wake around sleep in EDF nights "
-        "(Sleep-EDF convention: 30)",
+        help="keep only this much wake before the first and after the last "
+        "sleep epoch of EDF nights (Sleep-EDF convention: 30) (default: keep "
+        "all wake)",
     )
 
 
@@ -807,7 +894,10 @@ def build_parser():
     )
     _add_training(demo, n_per_class=200, epochs=3)
     demo.add_argument(
-        "--report", type=Path, default=Path("skdreamy-demo"), help="report folder"
+        "--report",
+        type=Path,
+        default=Path("skdreamy-demo"),
+        help="report folder, created if needed (default: skdreamy-demo)",
     )
     _add_common(demo)
     demo.set_defaults(func=_demo)
@@ -836,7 +926,14 @@ def build_parser():
     )
     _add_data(evaluate)
     _add_model(evaluate, required=False)
-    evaluate.add_argument("--cv", choices=("subject", "stratified"), default="subject")
+    evaluate.add_argument(
+        "--cv",
+        choices=("subject", "stratified"),
+        default="subject",
+        help="cross-validation without --model: 'subject' keeps each "
+        "subject's nights in one fold (GroupKFold), 'stratified' splits "
+        "epochs by stage (StratifiedKFold) (default: subject)",
+    )
     evaluate.add_argument(
         "--folds",
         type=_positive_int,
@@ -898,7 +995,11 @@ def build_parser():
         "(BIDS events: onset, duration, trial_type, probabilities) "
         "(default: from the suffix of --out, else csv)",
     )
-    predict.add_argument("--quiet", action="store_true", help="no progress output")
+    predict.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print errors only: no progress, messages, warnings or scores",
+    )
     predict.set_defaults(func=_predict)
 
     info = sub.add_parser(
@@ -931,11 +1032,24 @@ def main(argv=None):
     argv : list of str or None, default=None
         Arguments (default: ``sys.argv[1:]``).
 
+    Which errors are input errors (exit 2, one line) and which are bugs
+    (exit 1, traceback): an input error is a :class:`CLIError`, an
+    :class:`OSError`, or a :class:`ValueError` / :class:`TypeError` (such as
+    scikit-learn's ``InvalidParameterError``) raised by skdreamy's or
+    scikit-learn's input checks. The same types raised inside Keras,
+    TensorFlow or NumPy, and every other exception (``KeyError``,
+    ``AssertionError`` ...), are bugs. ``SKDREAMY_DEBUG=1`` shows the
+    traceback of input errors too.
+
+    Warnings are printed as one line, ``skdreamy <subcommand>: warning:
+    <message>``; ``--quiet`` prints errors only. TensorFlow's known harmless
+    log lines are dropped from stderr (``skdreamy/_tf_output.py``).
+
     Returns
     -------
     status : int
-        0 on success, 2 on an input error (one line on stderr), 130 when
-        interrupted (Ctrl-C).
+        0 on success, 1 on a bug (traceback on stderr), 2 on an input error
+        (one line on stderr), 130 when interrupted (Ctrl-C).
 
     Raises
     ------
@@ -963,25 +1077,50 @@ def main(argv=None):
         parser.error("--hypnogram goes with --edf")
     with _sigint_noted() as interrupted:
         try:
-            with warnings.catch_warnings():
-                if args.quiet:
-                    warnings.simplefilter("ignore")
+            with _quiet_output(args), filtered_stderr():
                 return args.func(args)
         except KeyboardInterrupt:
             pass
         except Exception as exc:
             if interrupted:
                 pass  # Ctrl-C, which native code reported as another error
-            elif isinstance(exc, (CLIError, ValueError, OSError)) and not (
-                os.environ.get("SKDREAMY_DEBUG")
-            ):
+            elif os.environ.get("SKDREAMY_DEBUG"):
+                raise
+            elif _is_input_error(exc):
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 print(f"skdreamy {args.command}: error: {message}", file=sys.stderr)
                 return _EXIT_USAGE
             else:
-                raise
+                traceback.print_exception(exc, file=sys.stderr)
+                print(
+                    f"skdreamy {args.command}: internal error ({type(exc).__name__}), "
+                    "a bug in skdreamy or a library it uses: please report it with "
+                    "the traceback above.",
+                    file=sys.stderr,
+                )
+                return _EXIT_BUG
     print(f"skdreamy {args.command}: interrupted", file=sys.stderr)
     return _EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _quiet_output(args):
+    """Warnings as one line each; with ``--quiet``, none, and TensorFlow's
+    Python logging only from ERROR up."""
+    import logging
+
+    tf_logger = logging.getLogger("tensorflow")
+    level = tf_logger.level
+    with warnings.catch_warnings():
+        if args.quiet:
+            warnings.simplefilter("ignore")
+            tf_logger.setLevel(logging.ERROR)
+        else:
+            warnings.showwarning = _show_warning(args.command)
+        try:
+            yield
+        finally:
+            tf_logger.setLevel(level)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,11 @@
-"""Shared fixtures: small data, the real DREAMS excerpts when present."""
+"""Shared fixtures: small data, the real DREAMS excerpts when present; the
+rule of the test tiers."""
 
+import contextlib
 import importlib.util
+import multiprocessing.process
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +102,143 @@ def tiny_raw_pipeline(random_state=0, n_per_class=20):
     )
 
 
+def write_night(path, n=None, *, seed=0, compressed=True, **override):
+    """Write one night in the ``.npz`` night format (see ``load_nights``).
+
+    Random EEG ``x`` (``n`` epochs, default 3) and stages ``y`` with every
+    optional array; ``override`` replaces arrays (``x=...``, ``y=...``,
+    ``subject=...``) or, with ``None``, leaves them out. The one writer of
+    night files for the tests."""
+    rng = np.random.default_rng(seed)
+    if n is None:
+        n = len(override["x"]) if override.get("x") is not None else 3
+    arrays = {
+        "x": rng.normal(scale=20, size=(n, 3000)).astype(np.float32),
+        "y": rng.integers(0, 5, n).astype(np.int8),
+        "subject": np.array(f"subject{seed}"),
+        "channel": np.array("C3-A1"),
+        "orig_fs": np.array(200),
+        "onset_s": (30 * np.arange(n)).astype(np.int32),
+        "label_agreement": np.ones(n, dtype=np.float32),
+        "dataset": np.array("test"),
+    }
+    arrays.update(override)
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    (np.savez_compressed if compressed else np.savez)(path, **arrays)
+    return path
+
+
+def write_nights(folder, subjects, n_epochs):
+    """One night of learnable synthetic EEG (``make_sleep_epochs``) per entry
+    of ``subjects`` (repeat a name for a second night): ``night<i>.npz``."""
+    from skdreamy.datasets import make_sleep_epochs
+
+    for i, subject in enumerate(subjects):
+        x, y = make_sleep_epochs(n_epochs, random_state=i)
+        write_night(
+            Path(folder) / f"night{i}.npz",
+            x=x.astype(np.float32),
+            y=y.astype(np.int8),
+            subject=np.array(subject),
+            seed=i,
+        )
+    return Path(folder)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# -- test tiers ------------------------------------------------------------------
+# ``python -m pytest -m "not slow"`` is the quick check; CI runs everything. A
+# test that trains a CNN or starts a process belongs to the slow tier, and
+# this is enforced: outside tests marked ``slow`` (their setup included),
+# ``keras.Model.fit``, starting a Python subprocess and starting a
+# multiprocessing process (loky, Dask) fail with SlowTestNotMarked.
+
+
+class SlowTestNotMarked(AssertionError):
+    """A test of the quick tier trained a CNN or started a process."""
+
+
+def _refuse(what):
+    def refuse(*args, **kwargs):
+        raise SlowTestNotMarked(
+            f"this test {what}: mark it @pytest.mark.slow (see tests/conftest.py)"
+        )
+
+    return refuse
+
+
+_SHELLS = {"bash", "sh", "dash", "zsh"}
+
+
+@contextlib.contextmanager
+def _quick_tier_guard():
+    popen_init = subprocess.Popen.__init__
+
+    def popen(self, args, *rest, **kwargs):
+        program = args[0] if isinstance(args, (list, tuple)) else args
+        name = os.path.basename(str(program))
+        if name.startswith("python") or name in _SHELLS:
+            _refuse(f"starts a process ({name})")()
+        popen_init(self, args, *rest, **kwargs)
+
+    saved = [
+        (keras.Model, "fit", keras.Model.fit),
+        (subprocess.Popen, "__init__", popen_init),
+        (
+            multiprocessing.process.BaseProcess,
+            "start",
+            multiprocessing.process.BaseProcess.start,
+        ),
+    ]
+    keras.Model.fit = _refuse("trains a Keras model")
+    subprocess.Popen.__init__ = popen
+    multiprocessing.process.BaseProcess.start = _refuse("starts a process")
+    try:
+        yield
+    finally:
+        for owner, name, value in saved:
+            setattr(owner, name, value)
+
+
+def _is_slow(item):
+    return item.get_closest_marker("slow") is not None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    if _is_slow(item):
+        return (yield)
+    with _quick_tier_guard():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    if _is_slow(item):
+        return (yield)
+    with _quick_tier_guard():
+        return (yield)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow without a marker of their own: docstring examples (``skdreamy/``)
+    that train a CNN, and tests parametrized with a ``SleepStageCNNClassifier``
+    (scikit-learn's estimator checks fit it)."""
+    from skdreamy import SleepStageCNNClassifier
+
+    for item in items:
+        test = getattr(item, "dtest", None)
+        if test is not None:
+            source = "".join(example.source for example in test.examples)
+            if "SleepStageCNNClassifier(" in source and "fit" in source:
+                item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and any(
+            isinstance(value, SleepStageCNNClassifier)
+            for value in callspec.params.values()
+        ):
+            item.add_marker(pytest.mark.slow)

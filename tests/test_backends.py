@@ -97,6 +97,7 @@ def _run_child(code, backend, *args):
     return proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("backend", "package", "steps"),
     [
@@ -123,6 +124,7 @@ def test_steps_per_execution_is_one_under_torch(monkeypatch):
     assert classifier_module.SleepStageCNNClassifier()._steps_per_execution() == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", ["compact", "reference"])
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_model_saved_under_this_backend_predicts_under_another(

@@ -45,6 +45,7 @@ def write_cassette(folder, subjects):
         )
 
 
+@pytest.mark.slow
 def test_sleep_edf_benchmark_on_a_local_folder(tmp_path, capsys):
     write_cassette(tmp_path, [0, 1, 2])
     out = tmp_path / "results.jsonl"
@@ -60,6 +61,7 @@ def test_sleep_edf_benchmark_on_a_local_folder(tmp_path, capsys):
     assert "| tiny | GroupKFold | 1 |" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_accuracy_benchmark_on_the_real_excerpts(shared_data_dir, tmp_path):
     out = tmp_path / "results.jsonl"
     status = accuracy.main(
@@ -159,18 +161,21 @@ def test_context_features_average_the_neighbours_of_the_same_night():
 
 def test_context_benchmark_on_the_real_excerpts(shared_data_dir, tmp_path, capsys):
     out = tmp_path / "results.jsonl"
-    runs = accuracy_context.main(
+    status = accuracy_context.main(
         ["--data", str(shared_data_dir), "--seeds", "0", "--context", "1",
          "--out", str(out)]
     )  # fmt: skip
+    assert status == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(records) == len(runs) == 2 + len(accuracy_context.VITERBI)
+    assert len(records) == 2 + len(accuracy_context.VITERBI)
+    assert all("commit" in record["provenance"] for record in records)
     for record in records:
         assert record["runs"][0]["scores"]["n_epochs"] == 360
         assert len(record["runs"][0]["fold_accuracy"]) == 6
     assert "label continuity" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_backends_benchmark_skips_a_back_end_its_python_lacks(tmp_path):
     assert not backends._available(str(tmp_path / "no-python"), "jax")
     assert backends._available(sys.executable, keras.backend.backend())
@@ -304,3 +309,140 @@ def test_presets_saves_out_of_fold_predictions_and_rescores_a_vote(tmp_path):
     (vote,) = presets.soft_vote(tmp_path, "forest", "forest")
     assert vote["scores"]["all"]["accuracy"] == record["scores"]["all"]["accuracy"]
     assert "| forest | 1 |" in presets.table([record])
+
+
+# -- the runner: python -m benchmarks ---------------------------------------------
+
+
+def test_every_benchmark_script_follows_the_runner_contract():
+    from pathlib import Path
+
+    from benchmarks.__main__ import HERE, discover
+
+    scripts = {p.stem for p in Path(HERE).glob("*.py") if not p.stem.startswith("_")}
+    found = discover()
+    assert set(found) == scripts  # each has a docstring and main(argv=None)
+    assert {"accuracy", "accuracy_context", "outofcore", "dask_gpu", "gpu"} <= scripts
+    assert found["gpu"]["requires"] == "gpu" and found["accuracy"]["requires"] is None
+    assert all(spec["description"] for spec in found.values())
+
+
+def test_a_new_benchmark_needs_no_registration(tmp_path):
+    from benchmarks.__main__ import discover
+
+    (tmp_path / "peers.py").write_text(
+        '"""Accuracy of other sleep stagers.\n\nMore text."""\n\n'
+        'REQUIRES = "gpu"\n\n\ndef main(argv=None):\n    return 0\n'
+    )
+    (tmp_path / "_helpers.py").write_text('"""Not a benchmark."""\n\ndef main(): 0\n')
+    (tmp_path / "notes.py").write_text('"""No main: not a benchmark."""\n')
+    assert discover(tmp_path) == {
+        "peers": {
+            "description": "Accuracy of other sleep stagers.",
+            "requires": "gpu",
+            "modes": False,
+        }
+    }
+
+
+def test_recorded_environment_is_an_allow_list(monkeypatch):
+    from benchmarks import _common
+
+    for name, value in {
+        "TF_CLI_CONFIG_FILE": "/root/.terraformrc",
+        "TF_VAR_token": "secret",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "OMP_NUM_THREADS": "1",
+        "KERAS_BACKEND": "tensorflow",
+    }.items():
+        monkeypatch.setenv(name, value)
+    env = _common.machine()["env"]
+    assert set(env) <= _common.RECORDED_ENV
+    assert env["OMP_NUM_THREADS"] == "1" and env["KERAS_BACKEND"] == "tensorflow"
+    assert "secret" not in json.dumps(_common.provenance())
+
+
+def test_committed_results_record_only_allowed_variables():
+    from pathlib import Path
+
+    from benchmarks import _common
+
+    def envs(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key == "env" and isinstance(item, dict):
+                    yield item
+                else:
+                    yield from envs(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from envs(item)
+
+    files = sorted(Path(_common.RESULTS).rglob("*.json*"))
+    assert files
+    for path in files:
+        lines = path.read_text().splitlines()
+        records = (
+            [json.loads(x) for x in lines if x]
+            if path.suffix == ".jsonl"
+            else [json.loads("\n".join(lines))]
+        )
+        for env in envs(records):
+            assert set(env) <= _common.RECORDED_ENV, path
+
+
+def test_runner_names_its_folder_and_records_provenance(tmp_path, monkeypatch):
+    import re
+    import time
+
+    import benchmarks.__main__ as runner
+    from benchmarks import _common
+
+    name = runner.results_folder("all", root=tmp_path, when=time.gmtime(0)).name
+    assert re.fullmatch(r"19700101-([0-9a-f]{10}(\+dirty)?|nogit)-all", name)
+
+    calls = []
+
+    def call(cmd, env, cwd):
+        calls.append(cmd)
+        out = env[_common.OUT_VARIABLE]
+        (tmp_path / "seen").write_text(out)
+        return 0 if cmd[2] == "benchmarks.spectrogram" else 3
+
+    monkeypatch.setattr(runner.subprocess, "call", call)
+    out = str(tmp_path / "r")
+    status = runner.main(
+        [
+            "run",
+            "spectrogram",
+            "accuracy",
+            "--quick",
+            "--out",
+            out,
+            "--",
+            "--repeats",
+            "1",
+        ]
+    )
+    assert status == 1  # accuracy "failed"
+    assert calls[0][1:] == ["-m", "benchmarks.spectrogram", "--quick", "--repeats", "1"]
+    assert calls[1][1:] == ["-m", "benchmarks.accuracy", "--repeats", "1"]  # no modes
+    assert (tmp_path / "seen").read_text() == str(tmp_path / "r")
+    record = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert {"date", "command", "skdreamy", "commit", "machine", "versions"} <= set(
+        record
+    )
+    assert record["runs"]["accuracy"]["exit"] == 3
+
+
+def test_results_go_to_the_runners_folder(tmp_path, monkeypatch):
+    from benchmarks import _common
+
+    monkeypatch.setattr(sys, "argv", ["/x/benchmarks/night.py", "--quick"])
+    monkeypatch.delenv(_common.OUT_VARIABLE, raising=False)
+    assert _common.output_path("a.jsonl", "default") == "default"
+    monkeypatch.setenv(_common.OUT_VARIABLE, str(tmp_path))
+    assert _common.output_path("a.jsonl") == tmp_path / "a.jsonl"
+    _common.save_json(None, {"benchmark": "night"}, {"x": 1})
+    saved = json.loads((tmp_path / "night.json").read_text())
+    assert saved == {"benchmark": "night", "results": {"x": 1}}

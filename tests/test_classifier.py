@@ -94,6 +94,7 @@ def fitted(spectrograms):
     return clf, X, y
 
 
+@pytest.mark.slow
 def test_predict_and_proba(fitted):
     clf, X, _ = fitted
     proba = clf.predict_proba(X[300:])
@@ -106,6 +107,7 @@ def test_predict_and_proba(fitted):
     assert len(clf.history_["loss"]) == 3
 
 
+@pytest.mark.slow
 def test_3d_input_gives_the_same_predictions(fitted):
     clf, X, _ = fitted
     np.testing.assert_array_equal(
@@ -113,6 +115,7 @@ def test_3d_input_gives_the_same_predictions(fitted):
     )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=10,
     deadline=None,
@@ -126,6 +129,7 @@ def test_one_prediction_per_epoch_in_order_for_any_batch(fitted, start, size):
     np.testing.assert_allclose(part, full[start : start + size], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_string_labels(spectrograms):
     X, y, _ = spectrograms
     names = np.array(["W", "N1", "N2", "N3", "REM"])[y[:200]]
@@ -134,6 +138,7 @@ def test_string_labels(spectrograms):
     assert set(clf.predict(X[:50])) <= set(names)
 
 
+@pytest.mark.slow
 def test_binary_problem_uses_two_softmax_units(spectrograms):
     X, y, _ = spectrograms
     mask = np.isin(y, [0, 3])
@@ -142,6 +147,7 @@ def test_binary_problem_uses_two_softmax_units(spectrograms):
     assert clf.predict_proba(X[mask][:5]).shape == (5, 2)
 
 
+@pytest.mark.slow
 def test_same_random_state_bitwise_identical(spectrograms):
     X, y, _ = spectrograms
     a = tiny_classifier(random_state=7).fit(X[:200], y[:200]).predict_proba(X[200:])
@@ -151,6 +157,7 @@ def test_same_random_state_bitwise_identical(spectrograms):
     assert not np.array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_random_state_instance_seeds_by_its_state(spectrograms):
     # scikeras 0.13 alone turns every RandomState into the seed 0.
     X, y, _ = spectrograms
@@ -168,6 +175,7 @@ def test_random_state_instance_seeds_by_its_state(spectrograms):
     assert not np.array_equal(a, proba(0))
 
 
+@pytest.mark.slow
 def test_bitwise_identical_across_processes(tmp_path):
     script = textwrap.dedent(
         """
@@ -193,6 +201,7 @@ def test_bitwise_identical_across_processes(tmp_path):
     assert np.array_equal(np.load(paths[0]), np.load(paths[1]))
 
 
+@pytest.mark.slow
 def test_pickle_and_clone(fitted):
     clf, X, _ = fitted
     restored = pickle.loads(pickle.dumps(clf))
@@ -202,6 +211,7 @@ def test_pickle_and_clone(fitted):
     assert not hasattr(unfitted, "model_")
 
 
+@pytest.mark.slow
 def test_cross_validation_folds_are_stratified(spectrograms):
     X, y, _ = spectrograms
     order = np.argsort(y, kind="stable")  # sorted by class, as sampler output
@@ -226,6 +236,7 @@ def keras_fit_spy(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_validation_split_is_stratified_and_shuffled(spectrograms, keras_fit_spy):
     X, y, _ = spectrograms
     order = np.argsort(y, kind="stable")
@@ -241,6 +252,7 @@ def test_validation_split_is_stratified_and_shuffled(spectrograms, keras_fit_spy
     assert {"val_loss", "val_accuracy"} <= set(clf.history_)
 
 
+@pytest.mark.slow
 def test_class_weight_balanced_is_a_parameter(spectrograms, keras_fit_spy):
     X, y, _ = spectrograms
     tiny_classifier(epochs=1, class_weight="balanced").fit(X[:200], y[:200])
@@ -251,6 +263,7 @@ def test_class_weight_balanced_is_a_parameter(spectrograms, keras_fit_spy):
     )
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_on_noise(spectrograms):
     X, _, _ = spectrograms
     y_noise = np.random.default_rng(0).integers(0, 2, len(X))
@@ -291,6 +304,7 @@ def test_bad_training_input(X, y, match):
         tiny_classifier().fit(X, y)
 
 
+@pytest.mark.slow
 def test_unseen_labels_at_score(fitted):
     clf, X, y = fitted
     y_bad = y[:10].copy()
@@ -299,12 +313,14 @@ def test_unseen_labels_at_score(fitted):
         clf.score(X[:10], y_bad)
 
 
+@pytest.mark.slow
 def test_predict_rejects_other_shape(fitted):
     clf, _, _ = fitted
     with pytest.raises(ValueError, match="3009 features"):
         clf.predict(np.zeros((2, 100)))
 
 
+@pytest.mark.slow
 def test_augmentation_trains_reproducibly_and_pickles(spectrograms):
     X, y, _ = spectrograms
     X = np.log10(X[:200] + 1e-6)
@@ -323,6 +339,7 @@ def test_augmentation_trains_reproducibly_and_pickles(spectrograms):
     np.testing.assert_array_equal(restored.predict_proba(X), proba)
 
 
+@pytest.mark.slow
 def test_validation_never_holds_a_copy_of_a_training_epoch(spectrograms, keras_fit_spy):
     from skdreamy.sampling import ClassBalancer
 

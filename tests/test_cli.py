@@ -13,6 +13,7 @@ from matplotlib.image import imread
 from skdreamy.cli import DEFAULT_PRESET
 from skdreamy.datasets import make_sleep_epochs
 from tests._edf_files import scoring, write_hypnogram, write_psg
+from tests.conftest import write_night, write_nights
 
 REPORT_KEYS = {
     "accuracy",
@@ -48,18 +49,7 @@ def assert_png(path):
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory):
     """Three synthetic nights of two subjects in the .npz night format."""
-    folder = tmp_path_factory.mktemp("nights")
-    for i, subject in enumerate(["s1", "s2", "s1"]):
-        x, y = make_sleep_epochs(40, random_state=i)
-        np.savez(
-            folder / f"night{i}.npz",
-            x=x,
-            y=y.astype(np.int8),
-            subject=subject,
-            channel="C3-A1",
-            onset_s=np.arange(40) * 30,
-        )
-    return folder
+    return write_nights(tmp_path_factory.mktemp("nights"), ["s1", "s2", "s1"], 40)
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +62,7 @@ def model(nights, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_demo_writes_a_report(tmp_path):
     report = tmp_path / "demo"
     result = run_cli(
@@ -96,6 +87,7 @@ def test_demo_writes_a_report(tmp_path):
     assert_png(report / "training_curves.png")
 
 
+@pytest.mark.slow
 def test_train_saves_a_loadable_model(model, nights):
     from skdreamy import load
     from skdreamy.datasets import load_nights
@@ -107,6 +99,7 @@ def test_train_saves_a_loadable_model(model, nights):
     assert pipe.predict(data.X[:7]).shape == (7,)
 
 
+@pytest.mark.slow
 def test_train_with_the_default_preset(nights, tmp_path):
     from skdreamy import load
     from skdreamy.datasets import load_nights
@@ -128,6 +121,7 @@ def test_train_with_the_default_preset(nights, tmp_path):
     assert pipe.predict_proba(data.X[:5]).shape == (5, 5)
 
 
+@pytest.mark.slow
 def test_train_with_the_accurate_preset(nights, tmp_path):
     from skdreamy import load
 
@@ -180,6 +174,7 @@ def test_preset_choices_are_the_presets():
     assert DEFAULT_PRESET in PRESETS
 
 
+@pytest.mark.slow
 def test_evaluate_saved_model(model, nights, tmp_path):
     result = run_cli(
         "evaluate", "--data", nights, "--model", model, "--report", tmp_path, "--quiet"
@@ -195,6 +190,7 @@ def test_evaluate_saved_model(model, nights, tmp_path):
     assert "| epochs |" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_evaluate_subject_wise_cross_validation(nights, tmp_path):
     result = run_cli(
         "evaluate",
@@ -216,6 +212,7 @@ def test_evaluate_subject_wise_cross_validation(nights, tmp_path):
     assert tested == [0, 1]
 
 
+@pytest.mark.slow
 def test_predict_npz_night(model, nights, tmp_path):
     out = tmp_path / "hypnogram.csv"
     result = run_cli(
@@ -257,6 +254,7 @@ def edf_night(tmp_path_factory):
     return psg, hyp
 
 
+@pytest.mark.slow
 def test_predict_edf_with_and_without_hypnogram(model, edf_night, tmp_path):
     psg, hyp = edf_night
     plain = run_cli(
@@ -288,6 +286,7 @@ def test_predict_edf_with_and_without_hypnogram(model, edf_night, tmp_path):
     assert_png(tmp_path / "b.png")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("make_args", "message"),
     [
@@ -346,6 +345,7 @@ def test_errors_exit_2_with_one_line(nights, model, tmp_path, make_args, message
     assert len(error_lines) == 1
 
 
+@pytest.mark.slow
 def test_unknown_channel(model, edf_night, tmp_path):
     psg, _ = edf_night
     result = run_cli(
@@ -364,6 +364,7 @@ def test_unknown_channel(model, edf_night, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.slow
 def test_predict_flags_flat_epochs_in_the_csv(model, tmp_path):
     x, _ = make_sleep_epochs(4, random_state=0)
     x[2] = 0.0  # a detached electrode
@@ -394,11 +395,12 @@ def test_predict_flags_flat_epochs_in_the_csv(model, tmp_path):
     assert rows[2]["quality"] == "flat"
 
 
+@pytest.mark.slow
 def test_predict_refuses_nan_epochs_unless_marked(model, tmp_path):
     x, y = make_sleep_epochs(5, random_state=1)
     x[1, 100:200] = np.nan  # a gap in the recording
     night = tmp_path / "gap.npz"
-    np.savez(night, x=x, y=y, subject="s9", channel="C3-A1")
+    write_night(night, x=x, y=y, onset_s=None)
     refused = run_cli(
         "predict", "--model", model, "--npz", night, "--out", tmp_path / "a.csv"
     )
@@ -425,6 +427,7 @@ def test_predict_refuses_nan_epochs_unless_marked(model, tmp_path):
     assert all(rows[i]["stage"] for i in (0, 2, 3, 4))
 
 
+@pytest.mark.slow
 def test_hypnogram_without_edf_is_a_usage_error(model, nights, tmp_path):
     result = run_cli(
         "predict",
@@ -561,3 +564,223 @@ def test_cross_validation_report_has_statistics_per_fold(nights, tmp_path):
     assert sorted(f["TST"]["n_nights"] for f in per_fold) == [1, 2]
     assert report["statistics_agreement"]["summary"]["TST"]["n_nights"] == 3
     assert "### Folds" in (tmp_path / "report.md").read_text()
+
+
+# -- input errors and bugs (in-process) ---------------------------------------
+
+
+def _raise_from(module_name, exc):
+    """A function defined in module ``module_name`` that raises ``exc``."""
+    namespace = {"__name__": module_name, "exc": exc}
+    exec("def boom(*args, **kwargs):\n    raise exc", namespace)
+    return namespace["boom"]
+
+
+@pytest.mark.parametrize(
+    ("module", "exc"),
+    [
+        ("skdreamy.cli", KeyError("fold")),
+        ("skdreamy.datasets._folder", AssertionError("unreachable")),
+        ("keras.src.trainers.trainer", ValueError("Input 0 is incompatible")),
+        ("tensorflow.python.framework.ops", TypeError("bad dtype")),
+    ],
+)
+def test_bug_shows_its_traceback_and_exits_1(
+    monkeypatch, tmp_path, capsys, module, exc
+):
+    from skdreamy import cli
+
+    monkeypatch.delenv("SKDREAMY_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "_load_data", _raise_from(module, exc))
+    status = cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "Traceback (most recent call last)" in err
+    assert f"{type(exc).__name__}: {exc}" in err
+    assert "internal error" in err and ": error:" not in err
+
+
+def _invalid_parameter(*args, **kwargs):
+    from skdreamy import make_pipeline
+
+    make_pipeline(n_per_class=0)  # InvalidParameterError, from scikit-learn's check
+
+
+def _too_many_folds(*args, **kwargs):
+    from sklearn.model_selection import GroupKFold
+
+    list(GroupKFold(n_splits=3).split(np.zeros((4, 1)), groups=[0, 0, 1, 1]))
+
+
+@pytest.mark.parametrize(
+    "boom",
+    [
+        _raise_from("skdreamy.cli", __import__("skdreamy.cli").cli.CLIError("bad")),
+        _raise_from("skdreamy.datasets._nights", ValueError("night.npz: bad y")),
+        _raise_from("skdreamy.preprocessing._scaler", TypeError("X must be numeric")),
+        _raise_from("numpy.lib._npyio_impl", FileNotFoundError("x.npz: no file")),
+        _raise_from("keras.src.saving", PermissionError("m.keras: read-only")),
+        _invalid_parameter,
+        _too_many_folds,
+    ],
+)
+def test_input_error_is_one_line_and_exits_2(monkeypatch, tmp_path, capsys, boom):
+    from skdreamy import cli
+
+    monkeypatch.delenv("SKDREAMY_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "_load_data", boom)
+    status = cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("skdreamy train: error: ")
+
+
+def test_debug_shows_the_traceback_of_input_errors(monkeypatch, tmp_path):
+    from skdreamy import cli
+
+    monkeypatch.setenv("SKDREAMY_DEBUG", "1")
+    monkeypatch.setattr(cli, "_load_data", _raise_from("skdreamy.x", ValueError("v")))
+    with pytest.raises(ValueError, match="v"):
+        cli.main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "m")])
+
+
+def test_every_option_has_help_and_presets_come_from_the_library():
+    import argparse
+
+    from skdreamy.cli import build_parser
+    from skdreamy.pipeline import PRESETS
+
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            assert action.help, f"skdreamy {name} {action.option_strings}: no help"
+            has_default = action.default not in (None, False, argparse.SUPPRESS)
+            if has_default and not action.required:
+                assert "default" in action.help, (name, action.option_strings)
+            if "--preset" in action.option_strings:
+                assert set(action.choices) == set(PRESETS)
+
+
+def test_a_warning_is_one_line_naming_the_stage(capsys):
+    import argparse
+    import warnings
+
+    from skdreamy.cli import _quiet_output
+    from skdreamy.sampling import ClassBalancer
+
+    X, y = np.zeros((8, 1)), np.array([0, 0, 1, 1, 2, 2, 3, 3])  # no REM
+    with _quiet_output(argparse.Namespace(quiet=False, command="train")):
+        warnings.simplefilter("always")
+        ClassBalancer(n_per_class=2, random_state=0).fit_resample(X, y)
+    err = capsys.readouterr().err
+    assert err.startswith("skdreamy train: warning: Stage(s) REM absent")
+    assert err.count("\n") == 1
+    with _quiet_output(argparse.Namespace(quiet=True, command="train")):
+        ClassBalancer(n_per_class=2, random_state=0).fit_resample(X, y)
+    assert capsys.readouterr().err == ""
+
+
+def test_dropped_epochs_are_counted(tmp_path, capsys):
+    import argparse
+
+    from skdreamy.cli import _load_data
+
+    x, _ = make_sleep_epochs(6, random_state=0)
+    write_psg(tmp_path / "n1.edf", {"EEG Fpz-Cz": x.ravel()}, 100.0)
+    write_hypnogram(
+        tmp_path / "n1-Hypnogram.edf",
+        scoring(
+            ("Sleep stage W", 2),
+            ("Movement time", 1),
+            ("Sleep stage 2", 2),
+            ("Sleep stage ?", 1),
+        ),
+    )
+    args = argparse.Namespace(
+        data=tmp_path, channel="EEG Fpz-Cz", trim_wake=None, quiet=False
+    )
+    data = _load_data(args)
+    assert len(data.y) == 4
+    assert "left out: 1 movement, 1 unscored." in capsys.readouterr().err
+
+
+# -- in subprocesses ------------------------------------------------------------
+
+_CHECK_WITHOUT_KERAS = """
+import sys
+from skdreamy.cli import main
+status = main(sys.argv[1:])
+print(status, "keras" in sys.modules, "tensorflow" in sys.modules)
+"""
+
+
+@pytest.mark.slow
+def test_bad_inputs_are_reported_before_keras_is_imported(tmp_path, edf_night):
+    psg, _ = edf_night
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "night.npz").write_bytes(b"PK\x03\x04 not really a zip file")
+    (tmp_path / "empty").mkdir()
+    cases = {
+        "empty folder": ["train", "--data", tmp_path / "empty"],
+        "corrupt night": ["train", "--data", corrupt],
+        "wrong channel": ["train", "--data", psg.parent, "--channel", "EEG C3"],
+    }
+    for what, argv in cases.items():
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _CHECK_WITHOUT_KERAS,
+                *map(str, argv),
+                "--out",
+                str(tmp_path / "m.skdreamy"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.stdout.split() == ["2", "False", "False"], (what, result)
+        assert ": error:" in result.stderr, what
+
+
+@pytest.mark.slow
+def test_quiet_prints_nothing_not_even_tensorflow(nights, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "skdreamy",
+            "train",
+            "--data",
+            str(nights),
+            *TINY,
+            "--out",
+            str(tmp_path / "m.skdreamy"),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(env, MPLBACKEND="Agg"),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and result.stdout == ""
+
+
+@pytest.mark.slow
+def test_parser_and_presets_do_not_import_keras():
+    code = (
+        "import sys\n"
+        "from skdreamy.cli import build_parser\n"
+        "from skdreamy.pipeline import PRESETS\n"
+        "build_parser().parse_args(['train', '--data', '.', '--out', 'm'])\n"
+        "print('keras' in sys.modules, 'tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.stdout.split() == ["False", "False"], result.stderr

@@ -90,6 +90,7 @@ def _search():
     )
 
 
+@pytest.mark.slow
 def test_grid_search_on_dask_equals_local_run(dask_client, data):
     X, y = data
     local = _search().set_params(n_jobs=1).fit(X, y)
@@ -112,6 +113,7 @@ def test_grid_search_on_dask_equals_local_run(dask_client, data):
     assert len(set(local.cv_results_["mean_test_score"])) > 1  # the grid matters
 
 
+@pytest.mark.slow
 @thread_count_independent
 def test_cross_validate_on_dask_returns_the_local_fitted_models(dask_client, data):
     X, y = data
@@ -138,6 +140,7 @@ def no_growth_flag(monkeypatch):
     monkeypatch.delenv("TF_FORCE_GPU_ALLOW_GROWTH", raising=False)
 
 
+@pytest.mark.slow
 def test_gpu_cluster_gives_each_worker_its_own_gpu(no_growth_flag):
     # No GPU needed: the test checks the environment each worker process has.
     with (
@@ -199,6 +202,7 @@ def test_visible_gpus(monkeypatch):
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "dask_gpu_workers.sh"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     sys.platform == "win32" or shutil.which("bash") is None, reason="needs bash"
 )

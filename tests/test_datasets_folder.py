@@ -12,6 +12,7 @@ from skdreamy.datasets import (
 )
 from skdreamy.datasets._folder import edf_pairs
 from tests._edf_files import ramp, scoring, write_hypnogram, write_psg
+from tests.conftest import write_night
 
 
 def test_npz_folder_same_as_load_nights(shared_data_dir):
@@ -109,7 +110,7 @@ def test_read_recording_errors(tmp_path):
 
 def test_synthetic_folder_round_trip(tmp_path):
     x, y = make_sleep_epochs(5, random_state=0)
-    np.savez(tmp_path / "n.npz", x=x, y=y, subject="s", channel="C3-A1")
+    write_night(tmp_path / "n.npz", x=x, y=y)
     data = load_folder(tmp_path / "n.npz")
     np.testing.assert_array_equal(data.y, y)
 
@@ -121,7 +122,7 @@ def test_example_nights_path_env_or_error(tmp_path, monkeypatch):
     # working directory where it exists.
     (tmp_path / "shared" / "data").mkdir(parents=True)
     x, y = make_sleep_epochs(5, random_state=0)
-    np.savez(tmp_path / "shared" / "data" / "n.npz", x=x, y=y, subject="s", channel="C")
+    write_night(tmp_path / "shared" / "data" / "n.npz", x=x, y=y, subject="s")
     (tmp_path / "repo").mkdir()
     monkeypatch.chdir(tmp_path / "repo")
     monkeypatch.delenv("SKDREAMY_DATA", raising=False)
@@ -136,7 +137,7 @@ def test_example_nights_path_env_or_error(tmp_path, monkeypatch):
     np.testing.assert_array_equal(data.nights, data.groups)
     data = load_example_nights("../shared/data")  # an explicit path is read
     assert not data.synthetic and data.subjects.tolist() == ["s"]
-    np.savez(tmp_path / "dreams_a.npz", x=x, y=y, subject="dreams_a", channel="C3")
+    write_night(tmp_path / "dreams_a.npz", x=x, y=y, subject="dreams_a")
     monkeypatch.setenv("SKDREAMY_DATA", str(tmp_path))
     data = load_example_nights()
     assert not data.synthetic and data.path == tmp_path

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_classifier
+from conftest import tiny_classifier, write_night
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import GroupKFold, cross_val_score
@@ -63,6 +63,7 @@ def test_real_nights_memory_mapped(shared_data_dir, real):
 
 
 # All 5 REM epochs are in excerpt 7: the fold that tests on it trains without REM.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::skdreamy.sampling.MissingStageWarning")
 def test_subject_wise_cross_validation_on_real_nights(real):
     pipe = make_pipeline(
@@ -73,24 +74,6 @@ def test_subject_wise_cross_validation_on_real_nights(real):
     )
     assert scores.shape == (3,)
     assert np.all((scores >= 0) & (scores <= 1))
-
-
-def write_night(path, n=3, *, seed=0, compressed=True, **override):
-    rng = np.random.default_rng(seed)
-    arrays = {
-        "x": rng.normal(scale=20, size=(n, 3000)).astype(np.float32),
-        "y": rng.integers(0, 5, n).astype(np.int8),
-        "subject": np.array(f"subject{seed}"),
-        "channel": np.array("C3-A1"),
-        "orig_fs": np.array(200),
-        "onset_s": (30 * np.arange(n)).astype(np.int32),
-        "label_agreement": np.ones(n, dtype=np.float32),
-        "dataset": np.array("test"),
-    }
-    arrays.update(override)
-    arrays = {key: value for key, value in arrays.items() if value is not None}
-    (np.savez_compressed if compressed else np.savez)(path, **arrays)
-    return path
 
 
 def test_a_file_a_list_and_a_folder(tmp_path):
@@ -191,13 +174,7 @@ def test_not_an_archive(tmp_path):
 
 def test_pickled_objects_are_refused(tmp_path):
     path = tmp_path / "objects.npz"
-    np.savez(
-        path,
-        x=np.zeros((1, 3000)),
-        y=np.zeros(1, int),
-        subject=np.array([{"evil": 1}], dtype=object),
-        channel="C3",
-    )
+    write_night(path, subject=np.array([{"evil": 1}], dtype=object), compressed=False)
     with pytest.raises(ValueError, match=r"objects\.npz: cannot read the arrays"):
         load_nights(path)
 
@@ -236,26 +213,30 @@ def test_round_trip(nights, mmap):
             rng = np.random.default_rng(night["seed"])
             x = rng.normal(scale=30, size=(night["n"], 3000)).astype(np.float32)
             y = rng.integers(0, 5, night["n"]).astype(night["y_dtype"])
-            extra = {}
+            extra = {"onset_s": None, "label_agreement": None, "orig_fs": None}
             if night["optional"]:
                 extra = {
                     "onset_s": rng.uniform(0, 1e5, night["n"]),
                     "label_agreement": rng.uniform(0, 1, night["n"]),
                     "orig_fs": np.array(128.0),
                 }
-            save = np.savez_compressed if night["compressed"] else np.savez
-            save(
+            write_night(
                 Path(folder) / f"night{i:02d}.npz",
                 x=x,
                 y=y,
                 subject=night["subject"],
                 channel=night["channel"],
+                dataset=None,
+                compressed=night["compressed"],
                 **extra,
             )
             xs.append(x)
             ys.append(y)
-            onsets.append(extra.get("onset_s", np.full(night["n"], np.nan)))
-            agreements.append(extra.get("label_agreement", np.full(night["n"], np.nan)))
+            nan = np.full(night["n"], np.nan)
+            onsets.append(nan if extra["onset_s"] is None else extra["onset_s"])
+            agreements.append(
+                nan if extra["label_agreement"] is None else extra["label_agreement"]
+            )
         data = load_nights(folder, mmap=mmap)
         np.testing.assert_array_equal(data.X, np.concatenate(xs))
     assert data.y.dtype == np.int64

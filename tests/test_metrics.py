@@ -374,6 +374,7 @@ def test_cv_parallel_gives_the_same_result():
     assert parallel.scores == serial.scores
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::skdreamy.sampling.MissingStageWarning")
 def test_cv_runs_the_cnn_pipeline_subject_wise(spectrograms):
     from conftest import tiny_classifier

@@ -11,7 +11,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.preprocessing import FunctionTransformer
 
 from skdreamy import SpectrogramScaler, make_pipeline
-from skdreamy.datasets import load_nights, make_sleep_epochs
+from skdreamy.datasets import load_nights
 from skdreamy.outofcore import (
     BalancedEpochBatches,
     fit_out_of_core,
@@ -19,23 +19,13 @@ from skdreamy.outofcore import (
     release_pages,
 )
 from skdreamy.sampling import ClassBalancer
-from tests.conftest import tiny_classifier
+from tests.conftest import tiny_classifier, write_nights
 
 
 @pytest.fixture(scope="module")
 def night_files(tmp_path_factory):
     """Three synthetic nights as .npz files, the format load_nights reads."""
-    folder = tmp_path_factory.mktemp("nights")
-    for i, subject in enumerate(["anna", "ben", "carl"]):
-        x, y = make_sleep_epochs(150, random_state=i)
-        np.savez_compressed(
-            folder / f"night{i}.npz",
-            x=x.astype(np.float32),
-            y=y.astype(np.int8),
-            subject=subject,
-            channel="Fpz-Cz",
-        )
-    return folder
+    return write_nights(tmp_path_factory.mktemp("nights"), ["anna", "ben", "carl"], 150)
 
 
 def _pipeline(**classifier_params):
@@ -60,6 +50,7 @@ def in_memory_and_out_of_core(night_files):
     return in_memory, out_of_core, ram.X
 
 
+@pytest.mark.slow
 def test_out_of_core_equals_in_memory_bit_for_bit(in_memory_and_out_of_core):
     in_memory, out_of_core, X = in_memory_and_out_of_core
     np.testing.assert_array_equal(
@@ -75,6 +66,7 @@ def test_out_of_core_equals_in_memory_bit_for_bit(in_memory_and_out_of_core):
     )
 
 
+@pytest.mark.slow
 def test_predict_out_of_core_equals_predict(in_memory_and_out_of_core):
     _, pipe, X = in_memory_and_out_of_core
     proba = predict_out_of_core(pipe, X, method="predict_proba", chunk_size=100)
@@ -85,6 +77,7 @@ def test_predict_out_of_core_equals_predict(in_memory_and_out_of_core):
     np.testing.assert_array_equal(labels, pipe.classes_[proba.argmax(axis=1)])
 
 
+@pytest.mark.slow
 def test_spectrogram_input_with_class_weight_equals_in_memory(spectrograms):
     X, y, _ = spectrograms
     weights = {0: 1.0, 1: 3.0, 2: 0.5, 3: 1.0, 4: 2.0}
@@ -117,6 +110,7 @@ class RowCountingArray:
         return rows
 
 
+@pytest.mark.slow
 def test_training_reads_chunks_and_batches_never_the_whole_array(raw_epochs):
     X, y, _ = raw_epochs
     counting = RowCountingArray(X)
@@ -281,6 +275,7 @@ def test_labels_outside_classes_are_refused():
         BalancedEpochBatches(np.zeros((3, 2)), [0, 1, 2], classes=[0, 1])
 
 
+@pytest.mark.slow
 def test_stateless_and_partial_fit_steps_are_fitted(spectrograms):
     X, y, _ = spectrograms
     pipe = Pipeline(

@@ -126,6 +126,7 @@ def _nodes(node, tag):
 # -- round trips -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_pipeline_round_trip_gives_identical_probabilities(fitted_pipeline, tmp_path):
     pipe, X = fitted_pipeline
     path = save(pipe, tmp_path / "model.skdreamy")
@@ -144,6 +145,7 @@ def test_pipeline_round_trip_gives_identical_probabilities(fitted_pipeline, tmp_
     assert _no_temp_files(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.slow
 @pytest.mark.parametrize("raw", [True, False], ids=["raw", "spectrogram"])
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -516,6 +518,7 @@ def test_text_file_is_foreign(tmp_path):
         load(path)
 
 
+@pytest.mark.slow
 def test_keras_archive_is_foreign(fitted_pipeline, tmp_path):
     pipe, _ = fitted_pipeline
     path = tmp_path / "cnn.keras"

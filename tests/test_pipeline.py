@@ -54,6 +54,7 @@ def test_default_preset_is_the_reference_protocol():
     assert make_pipeline(preset="reference").get_params().keys() == params.keys()
 
 
+@pytest.mark.slow
 def test_accurate_preset(spectrograms):
     pipe = make_pipeline(preset="accurate", random_state=3)
     params = pipe.get_params()
@@ -101,6 +102,7 @@ def test_raw_pipeline_accepts_raw_epochs(raw_epochs):
     assert pipe["classify"].fit_X_.shape == (50, 3009)
 
 
+@pytest.mark.slow
 def test_cross_val_score_is_stratified_and_scores_f1_micro(spectrograms):
     X, y, _ = spectrograms
     pipe = make_pipeline(n_per_class=30, classifier=tiny_classifier(), random_state=0)
@@ -110,6 +112,7 @@ def test_cross_val_score_is_stratified_and_scores_f1_micro(spectrograms):
     assert np.all((scores >= 0) & (scores <= 1))
 
 
+@pytest.mark.slow
 def test_subject_wise_cross_validation_on_raw_epochs(raw_epochs):
     X, y, groups = raw_epochs
     pipe = make_pipeline(
@@ -139,6 +142,7 @@ def grid_results(spectrograms):
     return results, X
 
 
+@pytest.mark.slow
 def test_grid_search_runs_with_one_and_two_jobs(grid_results):
     results, X = grid_results
     for search in results.values():
@@ -147,6 +151,7 @@ def test_grid_search_runs_with_one_and_two_jobs(grid_results):
         assert search.predict(X[:5]).shape == (5,)
 
 
+@pytest.mark.slow
 def test_grid_search_scores_do_not_depend_on_n_jobs(grid_results):
     results, _ = grid_results
     np.testing.assert_array_equal(
@@ -155,6 +160,7 @@ def test_grid_search_scores_do_not_depend_on_n_jobs(grid_results):
     )
 
 
+@pytest.mark.slow
 def test_fitted_pipeline_pickles_and_clones(spectrograms):
     X, y, _ = spectrograms
     pipe = make_pipeline(n_per_class=20, classifier=tiny_classifier(), random_state=0)

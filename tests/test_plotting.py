@@ -191,6 +191,7 @@ def test_training_curves_without_validation_and_extra_metric():
     assert [len(ax.lines) for ax in fig.axes] == [1, 1, 1]
 
 
+@pytest.mark.slow
 def test_training_curves_from_fitted_classifier_and_pipeline(spectrograms):
     from conftest import tiny_classifier
 

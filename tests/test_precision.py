@@ -41,6 +41,7 @@ def test_same_weights_give_close_outputs_in_both_precisions():
     np.testing.assert_allclose(bf16, fp32, atol=0.02)  # bfloat16 rounding only
 
 
+@pytest.mark.slow
 def test_mixed_bfloat16_fits_reproducibly(spectrograms):
     X, y, _ = spectrograms
     fit = dict(X=X[:200], y=y[:200])
@@ -53,6 +54,7 @@ def test_mixed_bfloat16_fits_reproducibly(spectrograms):
     assert a.model_.get_layer("conv0").compute_dtype == "bfloat16"
 
 
+@pytest.mark.slow
 def test_steps_per_execution_does_not_change_results(spectrograms, monkeypatch):
     X, y, _ = spectrograms
     probas = []

@@ -91,6 +91,7 @@ def cnn_pipeline(spectrograms, tmp_path_factory):
     return pipe, path, X[1::5][:40]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keep", [0.25, 0.5, 0.999])
 def test_cnn_model_file_cut_short(cnn_pipeline, tmp_path, keep):
     _, path, _ = cnn_pipeline
@@ -119,6 +120,7 @@ def _with_header(path, out, **changes):
     return out
 
 
+@pytest.mark.slow
 def test_cnn_model_saved_with_another_keras_warns_and_predicts(cnn_pipeline, tmp_path):
     pipe, path, X = cnn_pipeline
     other = _with_header(
@@ -137,6 +139,7 @@ def test_cnn_model_saved_with_another_keras_warns_and_predicts(cnn_pipeline, tmp
     np.testing.assert_array_equal(model.predict_proba(X), pipe.predict_proba(X))
 
 
+@pytest.mark.slow
 def test_model_saved_by_another_skdreamy_can_be_refused(cnn_pipeline, tmp_path):
     _, path, _ = cnn_pipeline
     other = _with_header(

@@ -102,6 +102,7 @@ def test_balancer_keeps_the_input_dtype_and_values(dtype):
     assert set(map(tuple, Xr.tolist())) <= set(map(tuple, X.tolist()))
 
 
+@pytest.mark.slow
 def test_classifier_casts_any_numeric_dtype_to_float32(fitted_cnn):
     clf, X, y = fitted_cnn
     test = X[200:260]
@@ -177,6 +178,7 @@ def test_empty_input_is_refused_by_name(call, match):
         call()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["predict", "predict_proba"])
 def test_empty_input_at_prediction(raw_pipeline, fitted_cnn, method):
     pipe, _ = raw_pipeline
@@ -209,6 +211,7 @@ def test_empty_input_where_an_empty_result_is_the_answer():
 # -- wrong rank and non-numeric dtypes -------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("X", "match"),
     [
@@ -349,6 +352,7 @@ def test_single_class_training_set(spectrograms):
         tiny_classifier().fit(X[:20], one_class)
 
 
+@pytest.mark.slow
 def test_unseen_labels_at_pipeline_score(fitted_cnn):
     clf, X, y = fitted_cnn
     pipe = make_pipeline(n_per_class=None, scaler="passthrough", classifier=clone(clf))

@@ -44,6 +44,7 @@ def _no_temp_files(folder):
     return [p.name for p in folder.rglob("*.tmp")] == []
 
 
+@pytest.mark.slow
 def test_interrupted_fit_leaves_the_process_and_estimator_usable(spectrograms):
     X, y, _ = spectrograms
     X, y = X[:200], y[:200]

@@ -241,6 +241,7 @@ def test_raw_pipeline_one_label_per_epoch_in_order(lr_pipeline, data):
     np.testing.assert_allclose(part.sum(axis=1), 1.0, rtol=1e-6)
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, **FIXTURES)
 @given(data=st.data())
 def test_cnn_pipeline_one_label_per_epoch_in_order(cnn_pipeline, data):

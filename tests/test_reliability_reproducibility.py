@@ -45,6 +45,7 @@ def trained(raw_epochs, tmp_path_factory):
     return pipe, path, X[300:], pipe.predict_proba(X[300:])
 
 
+@pytest.mark.slow
 def test_pickle_save_load_and_clone_give_identical_predictions(raw_epochs, trained):
     X, y, _ = raw_epochs
     pipe, path, test, expected = trained
@@ -59,6 +60,7 @@ def test_pickle_save_load_and_clone_give_identical_predictions(raw_epochs, train
     assert np.array_equal(copy.predict_proba(test), expected)
 
 
+@pytest.mark.slow
 def test_fresh_process_fits_and_loads_identically(trained, tmp_path):
     _, path, _, expected = trained
     script = textwrap.dedent(
@@ -89,6 +91,7 @@ def test_fresh_process_fits_and_loads_identically(trained, tmp_path):
     assert np.array_equal(np.load(fitted), expected)
 
 
+@pytest.mark.slow
 @thread_count_independent
 def test_cross_validation_does_not_depend_on_n_jobs(raw_epochs):
     """Folds fitted in worker processes (joblib's loky) give the same result.
@@ -124,6 +127,7 @@ def test_cross_validation_does_not_depend_on_n_jobs(raw_epochs):
     np.testing.assert_array_equal(serial, results[1].y_pred)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     "TF_DETERMINISTIC_OPS" in os.environ, reason="determinism asked for globally"
 )

@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
-from .._stages import STAGE_NAMES
+from .._stages import STAGE_NAMES, stage_name
 from .._validation import check_one_label_per_epoch
 
 
@@ -190,8 +190,9 @@ def _warn_missing_stages(y):
     for universe in (set(range(len(STAGE_NAMES))), set(STAGE_NAMES)):
         if present <= universe and present != universe:
             missing = sorted(universe - present, key=str)
+            names = ", ".join(stage_name(stage) for stage in missing)
             warnings.warn(
-                f"Stage(s) {missing} absent from this training set; balancing the "
+                f"Stage(s) {names} absent from this training set; balancing the "
                 f"{len(present)} classes present. The model cannot predict an "
                 "absent stage.",
                 MissingStageWarning,
