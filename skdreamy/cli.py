@@ -1010,7 +1010,9 @@ def build_parser():
         "it was trained on, scores) without loading it: no Keras import, and "
         "nothing in the file runs.",
     )
-    info.add_argument("model", type=_existing_path, metavar="MODEL")
+    info.add_argument(
+        "model", type=_existing_path, metavar="MODEL", help="the model file to describe"
+    )
     info.add_argument("--json", action="store_true", help="print the raw manifest")
     info.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     info.set_defaults(func=_info)

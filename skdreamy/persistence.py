@@ -61,6 +61,7 @@ import platform
 import re
 import struct
 import sys
+import tokenize
 import warnings
 import zipfile
 from importlib import metadata
@@ -578,7 +579,14 @@ class _Decoder:
         data = self.member(node, "__array__", "arrays")
         try:
             array = np.load(io.BytesIO(data), allow_pickle=False)
-        except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
+        except (
+            ValueError,
+            OSError,
+            EOFError,
+            SyntaxError,
+            TypeError,
+            tokenize.TokenError,  # numpy's fallback parse of a damaged header
+        ) as exc:
             # A pickle in place of an array, or a damaged .npy header.
             raise self.fail(
                 f"has a member {node['__array__']!r} that is not a plain array "

@@ -146,7 +146,6 @@ def test_pipeline_round_trip_gives_identical_probabilities(fitted_pipeline, tmp_
 
 
 @pytest.mark.slow
-@pytest.mark.slow
 @pytest.mark.parametrize("raw", [True, False], ids=["raw", "spectrogram"])
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_round_trips_bitwise(
@@ -249,6 +248,30 @@ def test_tree_whose_nodes_link_outside_or_back_is_refused(spectrograms, tmp_path
         load(path)
 
 
+def test_array_member_with_an_unparsable_header_is_a_clear_error(
+    spectrograms, tmp_path
+):
+    """numpy parses a damaged .npy header a second way and then fails with
+    tokenize.TokenError, not ValueError (found by the fuzzing below)."""
+    X, y, _ = spectrograms
+    forest = RandomForestClassifier(n_estimators=2, random_state=0)
+    path = save(forest.fit(X[:100, ::50], y[:100]), tmp_path / "forest.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    members = _members(payload)
+    name = next(
+        m for m in members if m.endswith(".npy") and b"'shape': (" in members[m]
+    )
+    header_end = members[name].index(b"\n") + 1
+    header = members[name][:header_end]
+    start = header.index(b"'shape': (") + len(b"'shape': (")
+    damaged = header[:start] + b"((, " + header[start + 4 :]
+    members[name] = damaged + members[name][header_end:]
+    _reseal(path, manifest, members)
+    with pytest.raises(ValueError, match="that is not a plain array"):
+        load(path)
+
+
+@pytest.mark.slow
 def test_safe_classes_resolve_and_cover_the_shipped_estimators(
     fitted_pipeline, tmp_path
 ):
@@ -276,6 +299,7 @@ def test_safe_classes_resolve_and_cover_the_shipped_estimators(
     )
 
 
+@pytest.mark.slow
 def test_metadata_records_versions_structure_and_card(fitted_pipeline, tmp_path):
     import keras
     import sklearn
@@ -677,6 +701,7 @@ def _lambda_network(marker):
     return keras.Model(inputs, outputs)
 
 
+@pytest.mark.slow
 def test_keras_network_with_a_lambda_layer_is_refused(
     fitted_pipeline, tmp_path, monkeypatch
 ):
@@ -773,6 +798,7 @@ def test_member_path_that_climbs_out_is_refused(small_model, tmp_path):
         load(path)
 
 
+@pytest.mark.slow
 def test_network_archive_with_a_path_that_climbs_out_is_refused(tiny_file, tmp_path):
     _, data, _ = tiny_file
     manifest, payload = _parts(data)
@@ -810,6 +836,7 @@ def test_member_with_an_absurd_declared_size_is_refused(small_model, tmp_path):
         load(path)
 
 
+@pytest.mark.slow
 def test_inner_zip_bomb_is_refused(tiny_file, tmp_path):
     _, data, _ = tiny_file
     manifest, payload = _parts(data)
@@ -841,6 +868,7 @@ def _load_bytes(data, folder):
         return load(path)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_fuzz_truncated_file_is_one_clear_error(tiny_file, tmp_path, data):
@@ -850,6 +878,7 @@ def test_fuzz_truncated_file_is_one_clear_error(tiny_file, tmp_path, data):
         _load_bytes(whole[:n], tmp_path)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_fuzz_flipped_bytes_are_one_clear_error(tiny_file, tmp_path, data):
@@ -862,6 +891,7 @@ def test_fuzz_flipped_bytes_are_one_clear_error(tiny_file, tmp_path, data):
         _load_bytes(bytes(damaged), tmp_path)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_fuzz_deleted_members_are_one_clear_error(tiny_file, tmp_path, data):
@@ -883,6 +913,7 @@ def test_fuzz_deleted_members_are_one_clear_error(tiny_file, tmp_path, data):
         load(path)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_fuzz_damaged_members_resealed_never_raise_another_type(
