@@ -10,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -148,6 +151,66 @@ def write_nights(folder, subjects, n_epochs):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# -- helpers of the reliability tests used by several test files -------------------
+# Bad input, and properties for any valid input (issue 10).
+
+EMPTY_RAW = np.zeros((0, 3000))
+EMPTY_SPEC = np.zeros((0, 3009))
+
+# Hypothesis settings for tests that use function-scoped fixtures.
+FIXTURES = dict(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+numeric_dtypes = st.sampled_from([np.int16, np.int32, np.int64, np.float32, np.float64])
+
+
+def any_rows(n):
+    """Any non-empty selection of ``n`` rows, in any order, repeats allowed."""
+    return st.lists(st.integers(0, n - 1), min_size=1, max_size=2 * n)
+
+
+def lr_raw_pipeline(**params):
+    """A raw-epoch pipeline with a cheap final step."""
+    from skdreamy import make_pipeline
+
+    return make_pipeline(
+        raw=True,
+        n_per_class=10,
+        classifier=LogisticRegression(max_iter=300),
+        random_state=0,
+        **params,
+    )
+
+
+def fitted_scaler():
+    """A SpectrogramScaler fitted on 5 random (51*59) spectrograms."""
+    from skdreamy import SpectrogramScaler
+
+    return SpectrogramScaler().fit(np.random.default_rng(0).random((5, 3009)))
+
+
+@pytest.fixture(scope="module")
+def raw_pipeline(raw_epochs):
+    """:func:`lr_raw_pipeline` fitted on 200 raw epochs, and 60 more epochs."""
+    X, y, _ = raw_epochs
+    return lr_raw_pipeline().fit(X[:200], y[:200]), X[200:260]
+
+
+@pytest.fixture(scope="module")
+def lr_pipeline(raw_epochs):
+    """A raw-epoch LogisticRegression pipeline fitted on 300 raw epochs, and
+    the 300 others."""
+    from skdreamy import make_pipeline
+
+    X, y, _ = raw_epochs
+    pipe = make_pipeline(
+        raw=True,
+        n_per_class=30,
+        classifier=LogisticRegression(max_iter=500),
+        random_state=0,
+    ).fit(X[:300], y[:300])
+    return pipe, X[300:]
 
 
 # -- test tiers ------------------------------------------------------------------

@@ -156,3 +156,38 @@ def test_imblearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingStageWarning)
         check(estimator)
+
+
+# -- input dtype and shape kept (reliability) ----------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.float32, np.float64])
+def test_balancer_keeps_the_input_dtype_and_values(dtype):
+    X = np.arange(40, dtype=dtype).reshape(20, 2)
+    y = np.repeat([0, 1], 10)
+    Xr, _ = ClassBalancer(n_per_class=7, random_state=0).fit_resample(X, y)
+    assert Xr.dtype == dtype
+    assert set(map(tuple, Xr.tolist())) <= set(map(tuple, X.tolist()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 12), min_size=2, max_size=5),
+    n=st.integers(1, 15),
+    inner=st.sampled_from([(), (3,), (2, 3)]),
+    dtype=st.sampled_from([np.int8, np.float16, np.float32, np.float64]),
+    seed=st.integers(0, 1000),
+)
+def test_balancer_rows_are_input_rows_of_any_shape_and_dtype(
+    counts, n, inner, dtype, seed
+):
+    y = np.repeat(np.arange(len(counts)), counts)
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-100, 100, size=(len(y), 2, *inner)).astype(dtype)
+    balancer = ClassBalancer(n_per_class=n, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingStageWarning)
+        Xr, yr = balancer.fit_resample(X, y)
+    assert Xr.dtype == dtype and Xr.shape == (n * len(counts), 2, *inner)
+    np.testing.assert_array_equal(Xr, X[balancer.sample_indices_])
+    np.testing.assert_array_equal(yr, y[balancer.sample_indices_])

@@ -1,5 +1,6 @@
 """SleepStageCNNClassifier: the reference CNN as a scikit-learn classifier."""
 
+import os
 import pickle
 import subprocess
 import sys
@@ -16,8 +17,10 @@ from sklearn.model_selection import cross_validate
 from sklearn.utils import get_tags
 from sklearn.utils.class_weight import compute_sample_weight
 
-from skdreamy import SleepStageCNNClassifier, build_sleep_cnn
-from tests.conftest import tiny_classifier
+from skdreamy import SleepStageCNNClassifier, build_sleep_cnn, make_pipeline
+from skdreamy.outofcore import predict_out_of_core
+from skdreamy.sampling import ClassBalancer
+from tests.conftest import EMPTY_RAW, EMPTY_SPEC, fitted_scaler, tiny_classifier
 
 
 def _conv(c_in, c_out):
@@ -398,3 +401,108 @@ def test_architecture_must_keep_the_contract(spectrograms):
         SleepStageCNNClassifier(architecture=wrong_output, epochs=1).fit(X[:50], y[:50])
     with pytest.raises(ValueError, match="architecture"):
         SleepStageCNNClassifier(architecture="resnet").fit(X[:50], y[:50])
+
+
+# -- bad input: dtypes, empty, non-numeric, one class, unseen labels (reliability) --
+
+
+@pytest.fixture(scope="module")
+def fitted_cnn(spectrograms):
+    """A tiny CNN on log spectrograms, and held-out spectrograms."""
+    X, y, _ = spectrograms
+    X = np.log10(X + 1e-6).astype(np.float32)
+    return tiny_classifier(random_state=0).fit(X[:200], y[:200]), X, y
+
+
+@pytest.mark.slow
+def test_classifier_casts_any_numeric_dtype_to_float32(fitted_cnn):
+    clf, X, y = fitted_cnn
+    test = X[200:260]
+    reference = clf.predict_proba(test)
+    np.testing.assert_array_equal(clf.predict_proba(test.astype(np.float64)), reference)
+    whole = np.round(test).astype(np.int32)
+    np.testing.assert_array_equal(
+        clf.predict_proba(whole), clf.predict_proba(whole.astype(np.float32))
+    )
+    # Training on float64 trains on the same float32 values: the same model.
+    again = tiny_classifier(random_state=0).fit(X[:200].astype(np.float64), y[:200])
+    np.testing.assert_array_equal(again.predict_proba(test), reference)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_empty_input_at_prediction(raw_pipeline, fitted_cnn, method):
+    pipe, _ = raw_pipeline
+    clf, _, _ = fitted_cnn
+    with pytest.raises(ValueError, match=r"0 sample\(s\).*EpochSpectrogram"):
+        getattr(pipe, method)(EMPTY_RAW)
+    with pytest.raises(ValueError, match=r"0 sample\(s\).*SleepStageCNNClassifier"):
+        getattr(clf, method)(EMPTY_SPEC)
+    with pytest.raises(ValueError, match=r"X holds no epochs \(shape \(0, 3000\)\)"):
+        predict_out_of_core(pipe, EMPTY_RAW, method=method)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (np.zeros(3009), "Expected 2D array, got 1D array"),
+        (np.full((2, 3009), "a"), "could not convert string to float"),
+        (np.zeros((2, 3009), dtype=complex), "Complex data not supported"),
+        (np.full((2, 3009), np.inf), "Input X contains infinity"),
+        (np.full((2, 3009), np.nan), "Input X contains NaN"),
+    ],
+)
+def test_bad_spectrograms_at_prediction(fitted_cnn, X, match):
+    clf, _, _ = fitted_cnn
+    with pytest.raises(ValueError, match=match):
+        clf.predict(X)
+    with pytest.raises(ValueError, match=match):
+        fitted_scaler().transform(X)
+
+
+def test_single_class_training_set(spectrograms):
+    X, _, _ = spectrograms
+    one_class = np.full(20, 2)
+    with pytest.raises(ValueError, match="needs to have more than 1 class"):
+        ClassBalancer(n_per_class=4).fit_resample(X[:20], one_class)
+    with pytest.raises(ValueError, match="needs to have more than 1 class"):
+        make_pipeline(n_per_class=5, classifier=tiny_classifier()).fit(
+            X[:20], one_class
+        )
+    # Balancing off still runs imbalanced-learn's target checks.
+    with pytest.raises(ValueError, match="needs to have more than 1 class"):
+        make_pipeline(n_per_class=None, classifier=tiny_classifier()).fit(
+            X[:20], one_class
+        )
+    with pytest.raises(ValueError, match=r"at least 2 classes .*1 class: \[2\]"):
+        tiny_classifier().fit(X[:20], one_class)
+
+
+@pytest.mark.slow
+def test_unseen_labels_at_pipeline_score(fitted_cnn):
+    clf, X, y = fitted_cnn
+    pipe = make_pipeline(n_per_class=None, scaler="passthrough", classifier=clone(clf))
+    pipe.fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match=r"labels never seen in fit: \[7\]"):
+        pipe.score(X[:3], np.array([0, 2, 7]))
+
+
+# -- TensorFlow op determinism (reliability) -----------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    "TF_DETERMINISTIC_OPS" in os.environ, reason="determinism asked for globally"
+)
+def test_seeded_fit_leaves_tensorflow_op_determinism_off(spectrograms):
+    """scikeras switched it on for good after the first seeded fit of a process,
+    and any later fit with random_state=None then failed ("Random ops require a
+    seed to be set when determinism is enabled")."""
+    config = pytest.importorskip("tensorflow.python.framework.config")
+    X, y, _ = spectrograms
+    tiny_classifier(random_state=0, epochs=1).fit(X[:60], y[:60])
+    assert not config.is_op_determinism_enabled()
+    assert "TF_DETERMINISTIC_OPS" not in os.environ
+    unseeded = tiny_classifier(random_state=None, epochs=1).fit(X[:60], y[:60])
+    assert unseeded.predict(X[:5]).shape == (5,)

@@ -8,9 +8,12 @@ import sys
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from matplotlib.image import imread
+from sklearn.linear_model import LogisticRegression
 
-from skdreamy.cli import DEFAULT_PRESET
+from skdreamy import make_pipeline, save
+from skdreamy.cli import DEFAULT_PRESET, main
 from skdreamy.datasets import make_sleep_epochs
 from tests._edf_files import scoring, write_hypnogram, write_psg
 from tests.conftest import write_night, write_nights
@@ -784,3 +787,70 @@ def test_parser_and_presets_do_not_import_keras():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
     )
     assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+# -- in-process Ctrl-C (KeyboardInterrupt) in predict and evaluate (reliability) -----
+
+
+@pytest.fixture(scope="module")
+def night_and_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    x, y = make_sleep_epochs(60, random_state=0)
+    night = folder / "night.npz"
+    np.savez(night, x=x, y=y, subject="s1", channel="C3-A1")
+    pipe = make_pipeline(
+        raw=True, n_per_class=10, classifier=LogisticRegression(max_iter=300)
+    )
+    model = save(pipe.fit(x, y), folder / "model.skdreamy")
+    return night, model
+
+
+def _predict(night, model, out):
+    args = ["--model", str(model), "--npz", str(night), "--out", str(out)]
+    return main(["predict", *args, "--quiet"])
+
+
+def test_interrupted_prediction_writes_nothing(
+    night_and_model, tmp_path, monkeypatch, capsys
+):
+    import skdreamy.staging
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skdreamy.staging, "stage", interrupt)
+    night, model = night_and_model
+    assert _predict(night, model, tmp_path / "night.csv") == 130
+    assert "skdreamy predict: interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_interrupted_figure_leaves_a_complete_csv_and_no_figure(
+    night_and_model, tmp_path, monkeypatch
+):
+    def interrupt(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Figure, "savefig", interrupt)
+    night, model = night_and_model
+    assert _predict(night, model, tmp_path / "night.csv") == 130
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["night.csv"]
+    with (tmp_path / "night.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 60 and all(row["quality"] == "ok" for row in rows)
+    # The night has no onset_s: consecutive 30-s epochs from 0.
+    assert [float(row["onset_s"]) for row in rows] == [30.0 * i for i in range(60)]
+
+
+def test_interrupted_evaluate_writes_no_report(night_and_model, tmp_path, monkeypatch):
+    import skdreamy.report
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skdreamy.report, "plot_confusion_matrix", interrupt)
+    night, model = night_and_model
+    report = tmp_path / "report"
+    args = ["evaluate", "--data", str(night), "--model", str(model)]
+    assert main([*args, "--report", str(report), "--quiet"]) == 130
+    assert not report.exists() or list(report.iterdir()) == []

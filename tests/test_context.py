@@ -65,3 +65,28 @@ def test_raw_context_feeds_a_longer_spectrogram(raw_epochs):
 def test_bad_input(X, nights, k, match):
     with pytest.raises(ValueError, match=match):
         stack_context(X, nights, k)
+
+
+# -- dtype and centre kept (reliability) ---------------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+    k=st.integers(0, 3),
+    shape=st.sampled_from([(4,), (2, 3)]),
+    dtype=st.sampled_from([np.int8, np.uint16, np.float16, np.float32, np.float64]),
+)
+def test_stack_context_keeps_dtype_and_centre_for_raw_and_spectrograms(
+    sizes, k, shape, dtype
+):
+    nights = np.repeat(np.arange(len(sizes)), sizes)
+    X = np.arange(len(nights) * int(np.prod(shape))).reshape(len(nights), *shape)
+    X = X.astype(dtype)
+    out = stack_context(X, nights, k)
+    width = shape[-1]
+    assert out.dtype == X.dtype
+    assert out.shape == (*X.shape[:-1], width * (2 * k + 1))
+    np.testing.assert_array_equal(out[..., k * width : (k + 1) * width], X)
+    if k == 0:
+        assert out is X

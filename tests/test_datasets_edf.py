@@ -1,15 +1,18 @@
 """read_night on small EDF files written by the tests themselves."""
 
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from _edf_files import ramp, scoring, write_hypnogram, write_psg
+from conftest import lr_raw_pipeline
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skdreamy.datasets import read_night
+from skdreamy import EpochSpectrogram
+from skdreamy.datasets import read_night, read_recording
 
 SFREQ = 100.0
 EEG = "EEG Fpz-Cz"
@@ -407,3 +410,144 @@ def test_one_label_per_epoch_for_any_scoring(blocks):
         "trimmed_wake": 0,
         "beyond_signal": 0,
     }
+
+
+# -- header and data disagree: record counts (reliability) ---------------------------
+
+
+def _set_record_count(path, count):
+    data = bytearray(path.read_bytes())
+    announced = int(data[236:244])
+    data[236:244] = f"{count:<8}".encode()
+    path.write_bytes(bytes(data))
+    return announced
+
+
+@pytest.fixture
+def edf_night(tmp_path):
+    """150 s at 100 Hz in 1-s records, scored as 5 epochs of N2, inside the file."""
+    return write_psg(
+        tmp_path / "night.edf",
+        {EEG: ramp(15000, 100.0)},
+        100.0,
+        annotations=[(0, 150, "Sleep stage 2")],
+    )
+
+
+@pytest.mark.parametrize("count", [-1, 10, 149])
+def test_header_announcing_fewer_records_reads_them_all_with_a_warning(
+    edf_night, count
+):
+    """-1 ("unknown") or too few: a recording that was not closed properly."""
+    _set_record_count(edf_night, count)
+    with pytest.warns(
+        RuntimeWarning,
+        match=rf"night\.edf: the header announces {count} data records but the "
+        r"file holds 150; reading all 150",
+    ):
+        night = read_night(edf_night)
+    assert night.X.shape == (5, 3000)
+    np.testing.assert_allclose(night.X[:, 0], [0, 30, 60, 90, 120], atol=0.05)
+
+
+def test_header_announcing_more_records_is_a_truncated_file(edf_night):
+    _set_record_count(edf_night, 151)
+    with pytest.raises(
+        ValueError,
+        match=r"night\.edf: the file is truncated: it holds 150 complete data "
+        r"records, fewer than its header announces \(151\)",
+    ):
+        read_night(edf_night)
+
+
+def test_half_written_recording_keeps_its_complete_records(edf_night):
+    """Header still at -1 and the last record cut: what a crashed recorder leaves."""
+    _set_record_count(edf_night, -1)
+    data = edf_night.read_bytes()
+    edf_night.write_bytes(data[:-1234])  # the signal + annotations records, cut
+    with pytest.warns(RuntimeWarning, match="announces -1 data records"):
+        recording = read_recording(edf_night)
+    assert recording.X.shape == (4, 3000)
+    np.testing.assert_allclose(recording.X[:, 0], [0, 30, 60, 90], atol=0.05)
+
+
+# -- odd sampling rates (reliability) ------------------------------------------------
+
+
+def _sine_recording(path, sfreq, seconds, *, record=None, annotations=()):
+    t = np.arange(round(sfreq * seconds)) / sfreq
+    from edfio import Edf, EdfAnnotation, EdfSignal
+
+    Edf(
+        [
+            EdfSignal(
+                40 * np.sin(2 * np.pi * 10 * t),
+                sfreq,
+                label=EEG,
+                physical_dimension="uV",
+            )
+        ],
+        annotations=[EdfAnnotation(*a) for a in annotations],
+        data_record_duration=record,
+    ).write(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sfreq", "record"),
+    [
+        (128.0, None),
+        (250.0, None),
+        (256.0, None),
+        (500.0, None),
+        (200 / 3, 3.0),  # 66.67 Hz: 3-s records of 200 samples
+        (500 / 7, 7.0),  # 71.43 Hz: 30 s is 2142.86 samples, not a whole number
+    ],
+)
+def test_odd_sampling_rates_are_resampled_to_100_hz(tmp_path, sfreq, record):
+    psg = _sine_recording(
+        tmp_path / "odd.edf",
+        sfreq,
+        147.0,  # 21 records of 7 s, 49 of 3 s
+        record=record,
+        annotations=[(0, 120, "Sleep stage 2")],
+    )
+    night = read_night(psg)
+    assert night.X.shape == (4, 3000) and night.X.dtype == np.float32
+    assert night.orig_sfreq == pytest.approx(sfreq) and night.sfreq == 100.0
+    np.testing.assert_array_equal(night.onsets, [0, 30, 60, 90])
+    spectrum = np.abs(np.fft.rfft(night.X[1:3], axis=1))
+    peaks = np.fft.rfftfreq(3000, 1 / 100)[spectrum.argmax(axis=1)]
+    np.testing.assert_array_equal(peaks, [10.0, 10.0])
+    # Amplitude kept away from the recording's edges (40 uV sine).
+    assert 35 < np.abs(night.X[1:3]).max() < 45
+    recording = read_recording(psg)
+    assert recording.X.shape == (4, 3000)
+    assert recording.n_dropped == {"incomplete_tail": 1}
+    assert EpochSpectrogram().fit_transform(night.X).shape == (4, 51 * 59)
+
+
+def test_target_rate_that_makes_an_epoch_a_fraction_of_samples(tmp_path):
+    psg = write_psg(tmp_path / "n.edf", {EEG: np.zeros(6000)}, 100.0)
+    with pytest.raises(ValueError, match=r"100\.01 \* 30\.0 = 3000\.3"):
+        read_recording(psg, sfreq=100.01)
+    assert read_recording(psg, sfreq=128.0).X.shape == (2, 3840)
+
+
+def test_epochs_at_another_rate_into_the_100_hz_pipeline(tmp_path, raw_epochs):
+    X, y, _ = raw_epochs
+    pipe = lr_raw_pipeline().fit(X[:200], y[:200])
+    psg = _sine_recording(tmp_path / "n.edf", 256.0, 60.0)
+    fast = read_recording(psg, sfreq=256.0)
+    with pytest.raises(ValueError, match=r"7680 samples.*Resample the signal to 100"):
+        pipe.predict(fast.X)
+    assert pipe.predict(read_recording(psg).X).shape == (2,)
+
+
+def test_ordinary_edf_reads_without_warnings(tmp_path):
+    psg = _sine_recording(
+        tmp_path / "n.edf", 250.0, 60.0, annotations=[(0, 60, "Sleep stage W")]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_night(psg).y.tolist() == [0, 0]

@@ -1,6 +1,9 @@
 """load_nights: the real DREAMS excerpts and small night files written here."""
 
+import io
+import struct
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,7 @@ from hypothesis import strategies as st
 from sklearn.model_selection import GroupKFold, cross_val_score
 
 from skdreamy import make_pipeline
-from skdreamy.datasets import load_nights
+from skdreamy.datasets import load_nights, load_spectrograms
 
 # The table of shared/data/README.md: file -> (channel, orig fs, W, N1, N2, N3, REM)
 README_TABLE = {
@@ -254,3 +257,100 @@ def test_round_trip(nights, mmap):
     assert data.subjects.tolist() == sorted({night["subject"] for night in nights})
     np.testing.assert_array_equal(data.nights, np.repeat(np.arange(len(nights)), sizes))
     assert data.channels.tolist() == [night["channel"] for night in nights]
+
+
+# -- .npz nights damaged at any byte, any sample dtype (reliability) -----------------
+
+
+def _night_bytes(compressed):
+    buffer = io.BytesIO()
+    x = np.random.default_rng(0).normal(scale=20, size=(2, 3000)).astype(np.float32)
+    (np.savez_compressed if compressed else np.savez)(
+        buffer, x=x, y=np.array([0, 3]), subject="s1", channel="C3-A1"
+    )
+    return buffer.getvalue(), x
+
+
+@settings(max_examples=60, deadline=None)
+@given(compressed=st.booleans(), data=st.data())
+def test_night_file_damaged_at_any_byte_is_refused_or_unchanged(
+    tmp_path_factory, compressed, data
+):
+    whole, x = _night_bytes(compressed)
+    offset = data.draw(st.integers(0, len(whole) - 1), label="offset")
+    mask = data.draw(st.integers(1, 255), label="xor mask")
+    damaged = bytearray(whole)
+    damaged[offset] ^= mask
+    path = tmp_path_factory.mktemp("npz") / "night.npz"
+    path.write_bytes(bytes(damaged))
+    try:
+        night = load_nights(path)
+    except ValueError as exc:
+        assert str(path) in str(exc)
+        return
+    # Zip fields that hold no data (dates, attributes, comments).
+    np.testing.assert_array_equal(night.X, x)
+    assert night.y.tolist() == [0, 3] and night.subjects.tolist() == ["s1"]
+
+
+def _member_start(data, member):
+    """Offset of an uncompressed zip member's bytes in the archive ``data``."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(member)
+    assert info.compress_type == zipfile.ZIP_STORED
+    local = info.header_offset
+    name_len, extra_len = struct.unpack("<HH", data[local + 26 : local + 30])
+    return local + 30 + name_len + extra_len
+
+
+def _shorten_npy_header(data, member="x.npy"):
+    """Shrink the header length of an uncompressed member's .npy header.
+
+    The header still parses, so numpy reads the array from too early and
+    stops before the end of the member, where zipfile would check its CRC-32.
+    """
+    start = _member_start(data, member)
+    (header_len,) = struct.unpack("<H", data[start + 8 : start + 10])
+    header = data[start + 10 : start + 10 + header_len]
+    shorter = header.index(b"}") + 1
+    assert shorter < header_len
+    return (
+        data[: start + 8] + struct.pack("<H", shorter) + data[start + 10 :],
+        header_len - shorter,
+    )
+
+
+def test_npz_member_whose_header_was_damaged_is_refused(tmp_path):
+    data, _ = _night_bytes(compressed=False)
+    damaged, shift = _shorten_npy_header(data)
+    assert shift > 0
+    path = tmp_path / "night.npz"
+    path.write_bytes(damaged)
+    with pytest.raises(ValueError, match=r"night\.npz: the member 'x\.npy' .*CRC-32"):
+        load_nights(path)
+    spectrograms = tmp_path / "spec.npz"
+    images = np.random.default_rng(0).random((2, 51, 59)).astype(np.float32)
+    np.savez(spectrograms, X=images, y=[0, 1])
+    damaged, _ = _shorten_npy_header(spectrograms.read_bytes(), "X.npy")
+    spectrograms.write_bytes(damaged)
+    with pytest.raises(ValueError, match=r"spec\.npz: the member 'X\.npy' .*CRC"):
+        load_spectrograms(spectrograms)
+
+
+def test_npz_with_a_bad_crc_in_an_uncompressed_member(tmp_path):
+    data, _ = _night_bytes(compressed=False)
+    damaged = bytearray(data)
+    damaged[_member_start(data, "x.npy") + 5000] ^= 0x10  # inside the samples
+    path = tmp_path / "night.npz"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=r"night\.npz: .*CRC-32.*'x\.npy'"):
+        load_nights(path)
+
+
+def test_npz_of_any_integer_or_float_dtype_loads_as_float32(tmp_path):
+    x = np.random.default_rng(0).integers(-100, 100, size=(3, 3000))
+    for dtype in (np.int16, np.int32, np.float16, np.float64):
+        path = tmp_path / f"{np.dtype(dtype).name}.npz"
+        np.savez(path, x=x.astype(dtype), y=[0, 1, 2], subject="s", channel="C3")
+        night = load_nights(path)
+        assert night.X.dtype == np.float32
+        np.testing.assert_array_equal(night.X, x.astype(np.float32))

@@ -20,6 +20,7 @@ from skdreamy.hypnogram import (
     to_annotations,
     transition_matrix,
 )
+from skdreamy.report import write_report
 
 W, N1, N2, N3, R, U = 0, 1, 2, 3, 4, UNSCORED
 
@@ -544,3 +545,13 @@ def test_cross_validation_compares_statistics_per_fold():
         else:
             assert fold["statistics_agreement"] is None
     assert stratified.statistics_agreement.summary["TST"]["n_nights"] == 4
+
+
+# -- report: mismatched labels (reliability) -----------------------------------------
+
+
+def test_report_with_mismatched_labels_writes_nothing(tmp_path):
+    out = tmp_path / "report"
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples"):
+        write_report(out, {}, [0, 1, 2], [0, 1])
+    assert list(out.iterdir()) == []

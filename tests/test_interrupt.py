@@ -5,15 +5,27 @@ JAX once crashed while the interpreter shut down after the interruption.
 """
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
 
+import keras
+import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 
 from skdreamy import save
-from tests.conftest import backend_env, skip_unless_installed, write_nights
+from skdreamy.metrics import cross_validate_stages
+from skdreamy.report import write_report
+from tests.conftest import (
+    backend_env,
+    skip_unless_installed,
+    tiny_classifier,
+    write_nights,
+)
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +156,105 @@ def test_the_same_error_without_ctrl_c_is_not_an_interruption(
     assert cli.main(args) == 1  # a bug: traceback, status 1
     err = capsys.readouterr().err
     assert "SystemError: bad argument" in err and "interrupted" not in err
+
+
+# -- in-process Ctrl-C (KeyboardInterrupt) leaves no half-written output (reliability)
+# An interrupted fit leaves the process and the estimator usable, an interrupted
+# cross-validation returns nothing, an interrupted report is complete or absent.
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+class InterruptAtBatch(keras.callbacks.Callback):
+    """Ctrl-C in the middle of training (batch callbacks come every
+    ``steps_per_execution`` batches, so at the first call at or after it)."""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch = batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch >= self.batch:
+            raise KeyboardInterrupt
+
+
+def _no_temp_files(folder):
+    return [p.name for p in folder.rglob("*.tmp")] == []
+
+
+@pytest.mark.slow
+def test_interrupted_fit_leaves_the_process_and_estimator_usable(spectrograms):
+    X, y, _ = spectrograms
+    X, y = X[:200], y[:200]
+    config = pytest.importorskip("tensorflow.python.framework.config")
+    # scikeras seeds the legacy global generators while fitting.
+    random.seed(1)
+    np.random.seed(1)  # noqa: NPY002
+    before = (random.getstate(), np.random.get_state()[1].copy())  # noqa: NPY002
+    deterministic = config.is_op_determinism_enabled()
+    stop = InterruptAtBatch(2)
+    clf = tiny_classifier(epochs=3, callbacks=[stop])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    # Global random state and TensorFlow's settings are restored...
+    assert random.getstate() == before[0]
+    np.testing.assert_array_equal(np.random.get_state()[1], before[1])  # noqa: NPY002
+    assert config.is_op_determinism_enabled() == deterministic
+    assert "TF_DETERMINISTIC_OPS" not in os.environ or deterministic
+    # ...the parameters are untouched, and a new fit starts from scratch.
+    assert clf.get_params()["callbacks"] == [stop]
+    clf.set_params(callbacks=None).fit(X, y)
+    fresh = tiny_classifier(epochs=3).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), fresh.predict_proba(X))
+    assert len(clf.history_["loss"]) == 3
+
+
+class InterruptedInFold(ClassifierMixin, BaseEstimator):
+    """LogisticRegression that is interrupted on the training set of one fold."""
+
+    def __init__(self, size=None):
+        self.size = size
+
+    def fit(self, X, y):
+        if len(X) == self.size:
+            raise KeyboardInterrupt
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+def test_interrupted_cross_validation_returns_nothing():
+    y = np.tile(np.arange(5), 12)
+    X = np.c_[y, -y] + np.random.default_rng(0).normal(size=(60, 2))
+    seen = []
+    with pytest.raises(KeyboardInterrupt) as info:
+        cross_validate_stages(
+            InterruptedInFold(size=45),  # every training set of 4 folds: 45 rows
+            X,
+            y,
+            cv=4,
+            progress=lambda fold, n, scores: seen.append(fold),
+        )
+    assert seen == []  # interrupted in fold 0: no fold reported as done
+    assert not getattr(info.value, "__notes__", None)  # Ctrl-C stays Ctrl-C
+
+
+def test_interrupted_report_leaves_no_report_json(tmp_path, monkeypatch):
+    """report.json is written last: when it exists, the whole report does."""
+    import skdreamy.report
+
+    def interrupt(scores):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skdreamy.report, "scores_table", interrupt)
+    out = tmp_path / "report"
+    with pytest.raises(KeyboardInterrupt):
+        write_report(out, {"n_epochs": 3}, [0, 2, 2], [0, 2, 3])
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["confusion_matrix.png"]  # complete, written first
+    assert (out / "confusion_matrix.png").read_bytes()[:8] == PNG
+    assert _no_temp_files(tmp_path)

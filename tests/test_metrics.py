@@ -20,11 +20,15 @@ from sklearn.model_selection import (
     KFold,
     LeaveOneGroupOut,
     ShuffleSplit,
+    StratifiedKFold,
     cross_val_predict,
+    cross_val_score,
 )
 from sklearn.svm import LinearSVC
 
+from skdreamy import make_pipeline
 from skdreamy.metrics import cross_validate_stages, sleep_scores
+from tests.conftest import thread_count_independent, tiny_classifier
 
 NAMES = ["W", "N1", "N2", "N3", "REM"]
 
@@ -403,3 +407,172 @@ def test_cv_runs_the_cnn_pipeline_subject_wise(spectrograms):
     assert all(len(h["loss"]) == 2 for h in histories)
     assert histories[0]["loss"] != histories[1]["loss"]
     json.dumps(histories)  # plain floats, for report.json
+
+
+# -- folds: rare classes, few subjects, single-class folds (reliability) -------------
+
+
+def _features(y, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.c_[y, -y] + rng.normal(scale=0.5, size=(len(y), 2))
+
+
+def test_class_with_fewer_rows_than_folds_warns_and_still_covers_every_epoch():
+    y = np.repeat([0, 2, 3], 20)
+    y[0] = 1  # N1: a single epoch, for 5 stratified folds
+    X = _features(y)
+    with pytest.warns(
+        UserWarning, match=r"least populated class in y has only 1 members.*n_splits=5"
+    ):
+        res = cross_validate_stages(LogisticRegression(), X, y, cv=5)
+    assert np.all(res.fold >= 0) and res.y_pred.shape == y.shape
+    # The fold that tests the lone N1 epoch trained without N1.
+    lone = res.fold[0]
+    assert "N1" not in res.fold_scores[lone]["train_labels"]
+    with pytest.warns(UserWarning, match="least populated class"):
+        scores = cross_val_score(LogisticRegression(), X, y, cv=5)
+    assert np.all(np.isfinite(scores))
+
+
+def test_fewer_subjects_than_folds_is_refused():
+    y = np.tile([0, 2], 15)
+    with pytest.raises(
+        ValueError, match="n_splits=5 greater than the number of groups: 3"
+    ):
+        cross_validate_stages(
+            LogisticRegression(), _features(y), y, groups=np.arange(30) % 3
+        )
+    with pytest.raises(ValueError, match="greater than the number of groups"):
+        cross_val_score(
+            LogisticRegression(),
+            _features(y),
+            y,
+            groups=np.arange(30) % 3,
+            cv=GroupKFold(5),
+        )
+
+
+def test_fold_left_with_a_single_class_names_the_fold():
+    y = np.zeros(40, dtype=int)
+    y[:4] = 2  # all in the first of 4 unshuffled folds
+    with pytest.raises(ValueError, match=r"needs at least 2 classes.*\[0\]") as info:
+        cross_validate_stages(tiny_classifier(), np.zeros((40, 3009)), y, cv=KFold(4))
+    assert "(in fold 0 of 4 of cross_validate_stages)" in info.value.__notes__
+
+
+# -- properties for any valid input (reliability) ------------------------------------
+
+
+NAME_ARRAY = np.array(NAMES)
+
+
+def _assert_same_scores(a, b):
+    """Equal scores; averages equal up to the rounding of their summation order."""
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], float):
+            assert a[key] == pytest.approx(b[key], abs=1e-12), key
+        else:
+            assert a[key] == b[key], key
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=1, max_size=40
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_sleep_scores_ignore_epoch_order_and_label_spelling(pairs, seed):
+    y_true, y_pred = (np.array(v) for v in zip(*pairs, strict=True))
+    scores = sleep_scores(y_true, y_pred)
+    order = np.random.default_rng(seed).permutation(len(y_true))
+    _assert_same_scores(sleep_scores(y_true[order], y_pred[order]), scores)
+    _assert_same_scores(sleep_scores(NAME_ARRAY[y_true], NAME_ARRAY[y_pred]), scores)
+    # An explicit label order permutes the matrix and nothing else.
+    labels = np.random.default_rng(seed).permutation(5)
+    reordered = sleep_scores(y_true, y_pred, labels=labels)
+    cm = np.array(scores["confusion_matrix"])
+    np.testing.assert_array_equal(
+        reordered["confusion_matrix"], cm[np.ix_(labels, labels)]
+    )
+    names = NAME_ARRAY[labels].tolist()
+    assert reordered["labels"] == names
+    assert list(reordered["per_class_f1"]) == names
+    del reordered["labels"], reordered["confusion_matrix"]
+    reordered["per_class_f1"] = {n: reordered["per_class_f1"][n] for n in NAME_ARRAY}
+    _assert_same_scores(
+        reordered,
+        {k: v for k, v in scores.items() if k not in ("labels", "confusion_matrix")},
+    )
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    counts=st.lists(st.integers(4, 9), min_size=2, max_size=5),
+    n_folds=st.integers(2, 4),
+    stratified=st.booleans(),
+    seed=st.integers(0, 1000),
+)
+def test_cross_validate_stages_predicts_every_epoch_once(
+    counts, n_folds, stratified, seed
+):
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.repeat(np.arange(len(counts)), counts))
+    X = np.c_[y, -y] + rng.normal(scale=0.8, size=(len(y), 2))
+    cv = (StratifiedKFold if stratified else KFold)(n_folds)
+    try:
+        res = cross_validate_stages(
+            LogisticRegression(), X, y, cv=cv, return_proba=True
+        )
+    except ValueError as exc:  # an unstratified fold may train on one class
+        assert "in fold" in "".join(exc.__notes__)
+        assert "1 class" in str(exc) or "one class" in str(exc)
+        return
+    assert res.y_pred.shape == y.shape and set(res.y_pred) <= set(y)
+    assert sorted(np.concatenate(res.test_indices).tolist()) == list(range(len(y)))
+    for i, test in enumerate(res.test_indices):
+        assert np.all(res.fold[test] == i)
+    assert res.proba.shape == (len(y), 5)  # stage codes: columns W..REM
+    np.testing.assert_allclose(res.proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(res.proba[:, len(counts) :], 0.0)
+    assert res.scores["n_epochs"] == len(y)
+
+
+# -- same result for any n_jobs (reliability) ----------------------------------------
+
+
+@pytest.mark.slow
+@thread_count_independent
+def test_cross_validation_does_not_depend_on_n_jobs(raw_epochs):
+    """Folds fitted in worker processes (joblib's loky) give the same result.
+
+    With the CNN: TensorFlow's results do not depend on the BLAS thread count
+    that loky lowers in its workers. (scikit-learn's lbfgs LogisticRegression
+    on float32 does: its coefficients differ in the 3rd digit between 1 and 2
+    BLAS threads, so it is not used here.)
+    """
+    X, y, groups = raw_epochs
+    X, y, groups = X[::2], y[::2], groups[::2]
+    pipe = make_pipeline(
+        raw=True,
+        n_per_class=20,
+        classifier=tiny_classifier(epochs=1),
+        random_state=0,
+    )
+    results = {
+        n_jobs: cross_validate_stages(
+            pipe, X, y, groups=groups, cv=3, return_proba=True, n_jobs=n_jobs
+        )
+        for n_jobs in (1, 2)
+    }
+    np.testing.assert_array_equal(results[1].y_pred, results[2].y_pred)
+    np.testing.assert_array_equal(results[1].proba, results[2].proba)
+    assert results[1].scores == results[2].scores
+    cv = GroupKFold(3)
+    serial, parallel = (
+        cross_val_predict(pipe, X, y, groups=groups, cv=cv, n_jobs=n_jobs)
+        for n_jobs in (1, 2)
+    )
+    np.testing.assert_array_equal(serial, parallel)
+    np.testing.assert_array_equal(serial, results[1].y_pred)

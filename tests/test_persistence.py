@@ -6,6 +6,7 @@ attacker would (with a valid checksum: it is not a signature) and check that
 """
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -16,16 +17,16 @@ import re
 import struct
 import subprocess
 import sys
+import textwrap
 import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import OTHER_BACKEND, tiny_classifier, tiny_raw_pipeline
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.ensemble import (
     ExtraTreesClassifier,
     HistGradientBoostingClassifier,
@@ -49,6 +50,7 @@ from skdreamy.persistence import (
     read_metadata,
 )
 from skdreamy.pipeline import PRESETS
+from tests.conftest import OTHER_BACKEND, tiny_classifier, tiny_raw_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 MAGIC = b"\x89SKDREAMY\r\n\x1a\n"
@@ -1131,3 +1133,197 @@ def test_evaluate_says_when_it_scores_training_nights(tmp_path, capsys):
         "--quiet",
     )
     assert status == 0 and "used to train" not in err
+
+
+# -- damaged, cut and foreign model files (reliability) -----------------------------
+
+
+PROBE = [[0.5], [2.5]]
+
+
+@functools.cache
+def _model_file():
+    """Bytes of a small saved model, and its probabilities on PROBE."""
+    import tempfile
+    from pathlib import Path
+
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 4, 4])
+    with tempfile.TemporaryDirectory() as folder:
+        data = save(model, Path(folder) / "m.skdreamy").read_bytes()
+    return data, model.predict_proba(PROBE)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_model_file_cut_at_any_byte_is_refused_as_truncated(tmp_path_factory, data):
+    whole, _ = _model_file()
+    n = data.draw(st.integers(0, len(whole) - 1), label="bytes kept")
+    path = tmp_path_factory.mktemp("cut") / "m.skdreamy"
+    path.write_bytes(whole[:n])
+    for read in (load, read_metadata):
+        with pytest.raises(ValueError, match=r"m\.skdreamy' is (truncated|empty)"):
+            read(path)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_model_file_damaged_at_any_byte_is_refused(tmp_path_factory, data):
+    """From format version 2 the checksum covers the manifest too: a damaged
+    byte anywhere is an error (version 1 let header damage through)."""
+    whole, _ = _model_file()
+    offset = data.draw(st.integers(0, len(whole) - 1), label="offset")
+    mask = data.draw(st.integers(1, 255), label="xor mask")
+    damaged = bytearray(whole)
+    damaged[offset] ^= mask
+    path = tmp_path_factory.mktemp("flip") / "m.skdreamy"
+    path.write_bytes(bytes(damaged))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelVersionWarning)
+        with pytest.raises(ValueError, match=r"m\.skdreamy"):
+            load(path)
+
+
+def test_model_path_that_is_a_folder_or_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing"):
+        load(tmp_path / "nothing.skdreamy")
+    with pytest.raises(IsADirectoryError):
+        load(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def cnn_pipeline(spectrograms, tmp_path_factory):
+    X, y, _ = spectrograms
+    pipe = make_pipeline(n_per_class=15, classifier=tiny_classifier(), random_state=0)
+    pipe.fit(X[::5], y[::5])
+    path = save(pipe, tmp_path_factory.mktemp("cnn") / "cnn.skdreamy")
+    return pipe, path, X[1::5][:40]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("keep", [0.25, 0.5, 0.999])
+def test_cnn_model_file_cut_short(cnn_pipeline, tmp_path, keep):
+    _, path, _ = cnn_pipeline
+    whole = path.read_bytes()
+    cut = tmp_path / "cnn.skdreamy"
+    cut.write_bytes(whole[: int(len(whole) * keep)])
+    with pytest.raises(ValueError, match=r"cnn\.skdreamy' is truncated"):
+        load(cut)
+
+
+def _with_header(path, out, **changes):
+    """Copy a model file with manifest fields changed (the members untouched),
+    resealed with a valid checksum."""
+    from skdreamy.persistence import _frame
+
+    data = path.read_bytes()
+    start = len(MAGIC) + 4
+    (n,) = struct.unpack(">I", data[len(MAGIC) : start])
+    header = json.loads(data[start : start + n])
+    for key, value in changes.items():
+        if key == "versions":
+            header["versions"].update(value)
+        else:
+            header[key] = value
+    out.write_bytes(_frame(header, data[start + n : -48]))
+    return out
+
+
+@pytest.mark.slow
+def test_cnn_model_saved_with_another_keras_warns_and_predicts(cnn_pipeline, tmp_path):
+    pipe, path, X = cnn_pipeline
+    other = _with_header(
+        path,
+        tmp_path / "other.skdreamy",
+        versions={"keras": "2.15.0", "tensorflow": "2.15.1"},
+        keras_backend=OTHER_BACKEND,
+    )
+    with pytest.warns(ModelVersionWarning) as record:
+        model = load(other)
+    message = str(record[0].message)
+    assert "other.skdreamy" in message
+    assert "keras 2.15.0 ->" in message
+    assert f"Keras backend {OTHER_BACKEND} ->" in message
+    assert "refit and save it" in message
+    np.testing.assert_array_equal(model.predict_proba(X), pipe.predict_proba(X))
+
+
+@pytest.mark.slow
+def test_model_saved_by_another_skdreamy_can_be_refused(cnn_pipeline, tmp_path):
+    _, path, _ = cnn_pipeline
+    other = _with_header(
+        path, tmp_path / "old.skdreamy", versions={"skdreamy": "0.0.9"}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelVersionWarning)
+        with pytest.raises(ModelVersionWarning, match=r"skdreamy 0\.0\.9 ->"):
+            load(other)
+
+
+# -- same random_state, same predictions, bit for bit (reliability) -----------------
+# For the raw-epoch CNN pipeline: after pickling, save/load, clone and in a fresh
+# process (fitted there, or loaded there). On the CPU only; what holds on a GPU is
+# in tests/README.md.
+
+
+def _cnn_pipeline():
+    return make_pipeline(
+        raw=True,
+        n_per_class=30,
+        scaler=SpectrogramScaler(log=True),
+        classifier=tiny_classifier(),
+        random_state=0,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(raw_epochs, tmp_path_factory):
+    X, y, _ = raw_epochs
+    pipe = _cnn_pipeline().fit(X[:300], y[:300])
+    path = save(pipe, tmp_path_factory.mktemp("model") / "model.skdreamy")
+    return pipe, path, X[300:], pipe.predict_proba(X[300:])
+
+
+@pytest.mark.slow
+def test_pickle_save_load_and_clone_give_identical_predictions(raw_epochs, trained):
+    X, y, _ = raw_epochs
+    pipe, path, test, expected = trained
+    assert np.array_equal(
+        pickle.loads(pickle.dumps(pipe)).predict_proba(test), expected
+    )
+    assert np.array_equal(load(path).predict_proba(test), expected)
+    refit = clone(pipe).fit(X[:300], y[:300])
+    assert np.array_equal(refit.predict_proba(test), expected)
+    # A pickled unfitted pipeline is a clone too.
+    copy = pickle.loads(pickle.dumps(_cnn_pipeline())).fit(X[:300], y[:300])
+    assert np.array_equal(copy.predict_proba(test), expected)
+
+
+@pytest.mark.slow
+def test_fresh_process_fits_and_loads_identically(trained, tmp_path):
+    _, path, _, expected = trained
+    script = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from skdreamy import load
+        from skdreamy.datasets import make_sleep_epochs
+        from tests.test_persistence import _cnn_pipeline
+        X, y, _ = make_sleep_epochs(
+            600, n_subjects=3, return_groups=True, random_state=0
+        )
+        np.save(sys.argv[2], load(sys.argv[1]).predict_proba(X[300:]))
+        fitted = _cnn_pipeline().fit(X[:300], y[:300])
+        np.save(sys.argv[3], fitted.predict_proba(X[300:]))
+        """
+    )
+    loaded, fitted = tmp_path / "loaded.npy", tmp_path / "fitted.npy"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="12345")
+    subprocess.run(
+        [sys.executable, "-c", script, str(path), str(loaded), str(fitted)],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert np.array_equal(np.load(loaded), expected)
+    assert np.array_equal(np.load(fitted), expected)

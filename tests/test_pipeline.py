@@ -4,7 +4,10 @@ import pickle
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
@@ -12,10 +15,23 @@ from sklearn.model_selection import (
     check_cv,
     cross_val_score,
 )
+from sklearn.utils._param_validation import InvalidParameterError
 
 from skdreamy import EpochSpectrogram, SpectrogramScaler, make_pipeline
+from skdreamy.metrics import cross_validate_stages
+from skdreamy.outofcore import BalancedEpochBatches, fit_out_of_core
+from skdreamy.plotting import plot_confusion_matrix, plot_probabilities
+from skdreamy.preprocessing import epoch_quality
 from skdreamy.sampling import ClassBalancer
-from tests.conftest import tiny_classifier
+from tests.conftest import (
+    EMPTY_RAW,
+    EMPTY_SPEC,
+    FIXTURES,
+    any_rows,
+    fitted_scaler,
+    lr_raw_pipeline,
+    tiny_classifier,
+)
 
 
 class SpyClassifier(ClassifierMixin, BaseEstimator):
@@ -219,3 +235,260 @@ def test_subject_wise_grid_search_and_cross_validate(raw_epochs):
         result["indices"]["train"], result["indices"]["test"], strict=True
     ):
         assert not set(groups[train]) & set(groups[test])
+
+
+# -- bad input across the pipeline's steps (reliability) -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: EpochSpectrogram().fit(EMPTY_RAW), r"0 sample\(s\)"),
+        (lambda: EpochSpectrogram().transform(EMPTY_RAW), r"0 sample\(s\)"),
+        (lambda: SpectrogramScaler().fit(EMPTY_SPEC), r"0 sample\(s\)"),
+        (lambda: SpectrogramScaler().partial_fit(EMPTY_SPEC), r"0 sample\(s\)"),
+        (lambda: fitted_scaler().transform(EMPTY_SPEC), r"0 sample\(s\)"),
+        (lambda: fitted_scaler().inverse_transform(EMPTY_SPEC), r"0 sample\(s\)"),
+        (
+            lambda: ClassBalancer().fit_resample(np.zeros((0, 3)), np.zeros(0, int)),
+            r"0 sample\(s\)",
+        ),
+        (
+            lambda: lr_raw_pipeline().fit(EMPTY_RAW, np.zeros(0, int)),
+            r"0 sample\(s\).*EpochSpectrogram",
+        ),
+        (
+            lambda: cross_validate_stages(
+                LogisticRegression(), np.zeros((0, 3)), np.zeros(0, int)
+            ),
+            r"0 sample\(s\)",
+        ),
+        (
+            lambda: BalancedEpochBatches(EMPTY_SPEC, np.zeros(0, int)),
+            r"X holds no epochs \(shape \(0, 3009\)\)",
+        ),
+        (
+            lambda: fit_out_of_core(
+                make_pipeline(classifier=tiny_classifier()),
+                EMPTY_SPEC,
+                np.zeros(0, int),
+            ),
+            "X holds no epochs",
+        ),
+        (
+            lambda: plot_confusion_matrix([], []),
+            "empty; there is nothing to score",
+        ),
+        (
+            lambda: plot_probabilities(np.zeros((0, 5))),
+            r"non-empty 2-D array .*got shape \(0, 5\)",
+        ),
+    ],
+)
+def test_empty_input_is_refused_by_name(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("X", "match"),
+    [
+        (np.zeros(3000), "Expected 2D array, got 1D array"),
+        (np.full((2, 3000), "a"), "could not convert string to float"),
+        (np.zeros((2, 3000), dtype=complex), "Complex data not supported"),
+        (np.full((2, 3000), -np.inf), "Input X contains infinity"),
+        (np.full((2, 3000), np.nan), "Input X contains NaN"),
+    ],
+)
+def test_bad_raw_epochs_at_prediction(raw_pipeline, X, match):
+    pipe, _ = raw_pipeline
+    with pytest.raises(ValueError, match=match):
+        pipe.predict(X)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_flat_and_clipped_epochs_get_finite_probabilities(raw_epochs, log):
+    X, y, _ = raw_epochs
+    pipe = make_pipeline(
+        raw=True,
+        n_per_class=10,
+        scaler=SpectrogramScaler(log=log),
+        classifier=LogisticRegression(max_iter=300),
+    ).fit(X[:200], y[:200])
+    bad = np.stack(
+        [
+            np.zeros(3000),  # detached electrode
+            np.full(3000, 250.0),  # flat at an offset
+            np.clip(X[300], -5, 5),  # amplifier in saturation
+            np.sign(X[301]) * 1e4,  # railing between two extremes
+        ]
+    )
+    proba = pipe.predict_proba(bad)
+    assert np.all(np.isfinite(proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert epoch_quality(bad).reason.tolist() == ["flat", "flat", "clipped", "clipped"]
+
+
+# -- wrong spectrogram_shape at the pipeline level (reliability) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "data", "match"),
+    [
+        (
+            {"spectrogram_shape": (51, 58)},
+            "spectrograms",
+            r"3009 features per epoch, but spectrogram_shape=\(51, 58\) needs "
+            r"51 \* 58 = 2958",
+        ),
+        ({"spectrogram_shape": (51,)}, "spectrograms", "pair of positive integers"),
+        ({"spectrogram_shape": (51, 0)}, "spectrograms", "pair of positive integers"),
+        (
+            {"spectrogram_shape": (51, 59)},
+            "raw",
+            r"3000 features per epoch, but spectrogram_shape=\(51, 59\) needs .*3009",
+        ),
+        (
+            {"spectrogram_shape": (51, 59)},
+            "transposed",
+            r"spectrograms of shape \(59, 51\).*expects spectrogram_shape=\(51, 59\)",
+        ),
+        (
+            {"raw": True, "spectrogram_shape": (51, 60)},
+            "raw",
+            r"3009 features per epoch, but spectrogram_shape=\(51, 60\) needs .*3060",
+        ),
+        (
+            {"raw": True, "spectrogram": EpochSpectrogram(epoch_duration=90)},
+            "raw",
+            r"Epochs have 3000 samples, but .*epoch_duration=90 s = 9000",
+        ),
+    ],
+)
+def test_wrong_spectrogram_shape_in_a_pipeline(raw_epochs, kwargs, data, match):
+    X, y, _ = raw_epochs
+    X, y = X[:30], y[:30]
+    S = EpochSpectrogram().fit_transform(X)
+    inputs = {
+        "raw": X,
+        "spectrograms": S,
+        "transposed": np.swapaxes(S.reshape(30, 51, 59), 1, 2),
+    }
+    pipe = make_pipeline(
+        n_per_class=5, classifier=LogisticRegression(max_iter=50), **kwargs
+    )
+    with pytest.raises(ValueError, match=match):
+        pipe.fit(inputs[data], y)
+
+
+def test_spectrogram_shape_of_the_wrong_type_is_refused_at_construction():
+    with pytest.raises(InvalidParameterError, match="'spectrogram_shape' parameter"):
+        make_pipeline(spectrogram_shape="51x59")
+
+
+def test_raw_epochs_into_a_fitted_spectrogram_pipeline(spectrograms, raw_epochs):
+    S, y, _ = spectrograms
+    pipe = make_pipeline(n_per_class=5, classifier=LogisticRegression(max_iter=50))
+    pipe.fit(S[:30], y[:30])
+    with pytest.raises(ValueError, match="3000 features, but SpectrogramScaler is"):
+        pipe.predict(raw_epochs[0][:2])
+
+
+# -- mismatched lengths (reliability) ------------------------------------------------
+
+
+class _Constant(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda X, y: lr_raw_pipeline().fit(X[:10], y[:9]),
+            "X has 10 epochs but y has 9 labels",
+        ),
+        (
+            lambda X, y: (
+                make_pipeline(raw=True, classifier=_Constant())
+                .fit(X[:10], y[:10])
+                .score(X[:10], y[:9])
+            ),
+            r"inconsistent numbers of samples: \[9, 10\]",
+        ),
+        (
+            lambda X, y: cross_validate_stages(LogisticRegression(), X[:10], y[:9]),
+            r"inconsistent numbers of samples: \[10, 9\]",
+        ),
+        (
+            lambda X, y: plot_confusion_matrix(y[:3], y[:2]),
+            r"inconsistent numbers of samples: \[3, 2\]",
+        ),
+        (
+            lambda X, y: plot_probabilities(np.full((3, 5), 0.2), onsets=[0, 30]),
+            r"one start time per epoch, shape \(3,\), got shape \(2,\)",
+        ),
+    ],
+)
+@pytest.mark.filterwarnings("ignore::skdreamy.sampling.MissingStageWarning")
+def test_mismatched_lengths(raw_epochs, call, match):
+    X, y, _ = raw_epochs
+    with pytest.raises(ValueError, match=match):
+        call(X, y)
+
+
+# -- fitted pipelines: one label per epoch, in order, for any batch (reliability) ----
+
+
+@pytest.fixture(scope="module")
+def cnn_pipeline(raw_epochs):
+    X, y, _ = raw_epochs
+    pipe = make_pipeline(
+        raw=True,
+        n_per_class=30,
+        scaler=SpectrogramScaler(log=True),
+        classifier=tiny_classifier(),
+        random_state=0,
+    ).fit(X[:300], y[:300])
+    return pipe, X[300:]
+
+
+@settings(max_examples=30, deadline=None, **FIXTURES)
+@given(data=st.data())
+def test_raw_pipeline_one_label_per_epoch_in_order(lr_pipeline, data):
+    pipe, X = lr_pipeline
+    full, proba = pipe.predict(X), pipe.predict_proba(X)
+    rows = data.draw(any_rows(len(X)), label="rows")
+    np.testing.assert_array_equal(pipe.predict(X[rows]), full[rows])
+    part = pipe.predict_proba(X[rows])
+    # float32 matrix products round differently for one row and for many.
+    np.testing.assert_allclose(part, proba[rows], rtol=1e-5, atol=1e-7)
+    assert part.shape == (len(rows), len(pipe.classes_))
+    assert np.all(part >= 0)
+    np.testing.assert_allclose(part.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, **FIXTURES)
+@given(data=st.data())
+def test_cnn_pipeline_one_label_per_epoch_in_order(cnn_pipeline, data):
+    pipe, X = cnn_pipeline
+    proba = pipe.predict_proba(X)
+    rows = data.draw(any_rows(len(X)), label="rows")
+    part = pipe.predict_proba(X[rows])
+    labels = pipe.predict(X[rows])
+    assert part.shape == (len(rows), 5) and labels.shape == (len(rows),)
+    np.testing.assert_allclose(part, proba[rows], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(part.sum(axis=1), 1.0, rtol=1e-5)
+    # Labels are the argmax, whatever the batch; a near-tie could flip on
+    # float rounding, so compare where the top two differ clearly.
+    top2 = np.sort(proba[rows], axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 1e-4
+    np.testing.assert_array_equal(
+        labels[clear], pipe.classes_[proba[rows].argmax(axis=1)][clear]
+    )

@@ -10,6 +10,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
 
 from skdreamy import SpectrogramScaler
+from tests.conftest import any_rows, numeric_dtypes
 
 
 @pytest.fixture
@@ -239,3 +240,71 @@ def test_standard_partial_fit_cannot_continue_minmax_statistics(power):
     scaler = SpectrogramScaler().fit(power).set_params(method="standard")
     with pytest.raises(ValueError, match="another method"):
         scaler.partial_fit(power)
+
+
+# -- any numeric dtype, flat input, unseen epochs (reliability) ----------------------
+
+
+@pytest.mark.parametrize("method", ["minmax", "standard", "robust"])
+def test_scaler_gives_the_same_result_for_any_numeric_dtype(method):
+    S = np.random.default_rng(0).integers(0, 1000, size=(25, 51 * 59))
+    results = {
+        np.dtype(dtype).name: SpectrogramScaler(method=method).fit_transform(
+            S.astype(dtype)
+        )
+        for dtype in (np.int64, np.float32, np.float64)
+    }
+    for out in results.values():
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out, results["float64"])
+
+
+def test_scaler_log_depends_on_the_input_dtype_only_by_float32_rounding():
+    """log10 runs in the input's precision: float32 and float64 differ by ~1 ulp."""
+    S = np.random.default_rng(0).gamma(2.0, 10.0, size=(25, 51 * 59))
+    scaler = SpectrogramScaler(log=True)
+    a = scaler.fit_transform(S.astype(np.float32))
+    b = scaler.fit_transform(S.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(a, b, rtol=0, atol=2e-6)
+
+
+def test_scaler_fitted_on_flat_spectrograms_does_not_divide_by_zero():
+    flat = np.zeros((6, 3009))
+    for method in ("minmax", "standard", "robust"):
+        for log in (False, True):
+            Z = SpectrogramScaler(method=method, log=log).fit_transform(flat)
+            assert np.all(Z == 0.0), (method, log)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    train=arrays(
+        np.float64,
+        st.tuples(st.integers(2, 10), st.integers(1, 5), st.integers(1, 6)),
+        elements=st.floats(0, 1e4, allow_subnormal=False),
+    ),
+    method=st.sampled_from(["minmax", "standard", "robust"]),
+    per=st.sampled_from(["cell", "frequency", "global"]),
+    log=st.booleans(),
+    clip=st.booleans(),
+    dtype=numeric_dtypes,
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_scaler_contract_on_unseen_epochs(
+    train, method, per, log, clip, dtype, seed, data
+):
+    _, f, t = train.shape
+    scaler = SpectrogramScaler(
+        method=method, per=per, log=log, clip=clip, spectrogram_shape=(f, t)
+    ).fit(train)
+    unseen = np.random.default_rng(seed).uniform(0, 2e4, size=(7, f, t)).astype(dtype)
+    Z = scaler.transform(unseen)
+    assert Z.shape == (7, f * t) and Z.dtype == np.float32
+    assert np.all(np.isfinite(Z))
+    if clip and method == "minmax":
+        assert Z.min() >= -1e-6 and Z.max() <= 1 + 1e-6
+    np.testing.assert_array_equal(scaler.transform(unseen.reshape(7, -1)), Z)
+    rows = data.draw(any_rows(7), label="rows")
+    np.testing.assert_array_equal(scaler.transform(unseen[rows]), Z[rows])
+    assert scaler.inverse_transform(Z).shape == (7, f * t)

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from scipy.signal import spectrogram
 
 from skdreamy import EpochSpectrogram
+from tests.conftest import any_rows, numeric_dtypes
 
 
 def test_reference_layout(raw_epochs):
@@ -135,3 +136,48 @@ def test_fmax_keeps_the_low_rows(raw_epochs, fmax, n_freqs):
         cut.transform(X).reshape(4, n_freqs, 59),
         full.transform(X).reshape(4, 51, 59)[:, :n_freqs],
     )
+
+
+# -- any numeric dtype, rows independent of the batch (reliability) ------------------
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int32, np.int64, np.float64])
+def test_spectrogram_gives_the_same_result_for_any_numeric_dtype(raw_epochs, dtype):
+    X = np.round(raw_epochs[0][:20]).astype(np.int16)  # exact in every dtype
+    reference = EpochSpectrogram().fit_transform(X.astype(np.float32))
+    out = EpochSpectrogram().fit_transform(X.astype(dtype))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, reference)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 300),  # across the 128-epoch chunks of the transform
+    n_times=st.integers(40, 160),
+    nperseg=st.integers(4, 40),
+    log=st.booleans(),
+    dtype=numeric_dtypes,
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
+def test_spectrogram_contract_for_any_input(
+    n, n_times, nperseg, log, dtype, seed, data
+):
+    rng = np.random.default_rng(seed)
+    X = (rng.normal(scale=50, size=(n, n_times))).astype(dtype)
+    spec = EpochSpectrogram(
+        sfreq=100.0,
+        epoch_duration=None,
+        nperseg=nperseg,
+        noverlap=nperseg // 2,
+        log=log,
+    )
+    S = spec.fit_transform(X)
+    n_freqs, n_segments = spec.spectrogram_shape_
+    assert S.shape == (n, n_freqs * n_segments) and S.dtype == np.float32
+    assert np.all(np.isfinite(S))
+    if not log:
+        assert np.all(S >= 0)  # power
+    # Each row depends on its own epoch only: any subset, any order.
+    rows = data.draw(any_rows(n), label="rows")
+    np.testing.assert_array_equal(spec.transform(X[rows]), S[rows])

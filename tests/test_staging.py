@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
 from skdreamy import make_pipeline
-from skdreamy.preprocessing import epoch_quality
+from skdreamy.preprocessing import epoch_quality, stack_context
 from skdreamy.staging import QualityWarning, stage
+from tests.conftest import EMPTY_RAW, FIXTURES
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +105,63 @@ def test_spectrogram_names_the_bad_epochs():
     X[3, 7] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         EpochSpectrogram().fit_transform(X)
+
+
+# -- empty nights, damaged epochs (reliability) --------------------------------------
+
+
+@pytest.mark.parametrize("invalid", ["raise", "mark"])
+def test_stage_refuses_an_empty_night(raw_pipeline, invalid):
+    pipe, _ = raw_pipeline
+    with pytest.raises(ValueError, match=r"X holds no epochs \(shape \(0, 3000\)\)"):
+        stage(pipe, EMPTY_RAW, invalid=invalid)
+    with pytest.raises(ValueError, match=r"raw epochs \(n_epochs, n_times\).*\(0,\)"):
+        stage(pipe, [], invalid=invalid)
+
+
+def test_empty_input_where_an_empty_result_is_the_answer():
+    """Pure per-epoch functions map 0 epochs to 0 rows rather than fail."""
+    quality = epoch_quality(EMPTY_RAW)
+    assert quality.valid.shape == quality.reason.shape == (0,)
+    assert quality.counts == {"non-finite": 0, "flat": 0, "clipped": 0}
+    assert stack_context(EMPTY_RAW, [], n_context=2).shape == (0, 5 * 3000)
+
+
+_damage = st.dictionaries(
+    st.integers(0, 39), st.sampled_from(["nan", "inf", "flat", "clip"]), max_size=12
+)
+
+
+@settings(max_examples=25, deadline=None, **FIXTURES)
+@given(n=st.integers(1, 40), damage=_damage)
+def test_stage_marks_damaged_epochs_and_stages_the_rest_in_order(
+    lr_pipeline, n, damage
+):
+    pipe, X = lr_pipeline
+    X = X[:n].copy()
+    for i, kind in damage.items():
+        if i >= n:
+            continue
+        if kind == "nan":
+            X[i, 100:200] = np.nan
+        elif kind == "inf":
+            X[i, 7] = np.inf
+        elif kind == "flat":
+            X[i] = 0.0
+        else:
+            X[i] = np.clip(X[i], -3, 3)
+    valid = np.ones(n, dtype=bool)
+    valid[[i for i in damage if i < n]] = False
+    if not valid.any():
+        with pytest.raises(ValueError, match=f"none of the {n} epochs is valid"):
+            stage(pipe, X, invalid="mark")
+        return
+    result = stage(pipe, X, invalid="mark")
+    assert len(result.y_pred) == len(result.reason) == len(result.proba) == n
+    np.testing.assert_array_equal(result.valid, valid)
+    assert all(label is None for label in result.y_pred[~valid])
+    assert np.isnan(result.proba[~valid]).all()
+    np.testing.assert_array_equal(
+        result.y_pred[valid].astype(int), pipe.predict(X[valid])
+    )
+    np.testing.assert_allclose(result.proba[valid].sum(axis=1), 1.0, rtol=1e-6)
