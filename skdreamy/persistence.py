@@ -300,11 +300,6 @@ def _is_sklearn_tree(value):
     return tree is not None and type(value) is tree.Tree
 
 
-def _copies(values):
-    """A dict whose arrays are copies (each tree gets its own, as pickle gives)."""
-    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in values.items()}
-
-
 def _descr_to_json(descr):
     """numpy's ``descr`` of a dtype (a str, or a list of field tuples) as JSON."""
     if isinstance(descr, str):
@@ -647,10 +642,31 @@ class _Encoder:
         }
 
 
+def _stored_member(archive, payload, ref):
+    """The bytes of a stored (uncompressed) member, sliced from the payload:
+    its SHA-256 was checked with the file's, so zip's CRC-32 is not computed
+    again. The local header must name the member the directory names."""
+    info = archive.getinfo(ref)
+    start = info.header_offset
+    header = payload[start : start + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header at {start}")
+    name_len, extra_len = struct.unpack_from("<HH", header, 26)
+    name = payload[start + 30 : start + 30 + name_len]
+    if name != ref.encode("utf-8"):
+        raise zipfile.BadZipFile(f"its local header names {name[:64]!r}")
+    start += 30 + name_len + extra_len
+    end = start + info.file_size
+    if end > len(payload):
+        raise zipfile.BadZipFile(f"it ends after the payload ({end} bytes)")
+    return payload[start:end]
+
+
 class _Decoder:
     """Rebuilds an estimator from JSON nodes and the members of a zip archive."""
 
-    def __init__(self, name, archive, trusted):
+    def __init__(self, name, archive, trusted, payload):
+        self.payload = payload
         self.name = name
         self.archive = archive
         self.trusted = trusted
@@ -675,7 +691,7 @@ class _Decoder:
         if not isinstance(ref, str) or not ref.startswith(folder + "/"):
             raise self.fail(f"is corrupt: {tag} refers to {ref!r}.")
         try:
-            return self.archive.read(ref)
+            return _stored_member(self.archive, self.payload, ref)
         except KeyError:
             raise self.fail(f"is corrupt: its member {ref!r} is missing.") from None
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -863,14 +879,15 @@ class _Decoder:
             ):
                 raise ValueError("a node links outside its tree")
             n_trees = len(counts)
+            n_classes = n_classes.astype(np.intp)
             trees = []
-            for i, (start, count) in enumerate(
-                zip(starts.tolist(), counts.tolist(), strict=True)
+            for i, (start, count, depth) in enumerate(
+                zip(starts.tolist(), counts.tolist(), depths.tolist(), strict=True)
             ):
-                tree = Tree(n_features, n_classes[i].astype(np.intp), n_outputs)
+                tree = Tree(n_features, n_classes[i], n_outputs)
                 tree.__setstate__(
                     {
-                        "max_depth": int(depths[i]),
+                        "max_depth": depth,
                         "node_count": count,
                         "nodes": nodes[start : start + count],
                         "values": values[start : start + count],
@@ -891,11 +908,14 @@ class _Decoder:
         state_each = self.decode(state_each, where)
         if "tree_" in (*shared_state, *state_each):
             raise self.fail(f"is corrupt: {where} has invalid attribute names.")
+        # Each tree gets its own copy of a shared array, as pickle gives.
+        copied = [k for k, v in shared_state.items() if isinstance(v, np.ndarray)]
         out = []
         for i, tree in enumerate(trees):
-            params = {**_copies(shared_params)}
+            params = dict(shared_params)
             params.update((k, v[i]) for k, v in params_each.items())
-            state = {**_copies(shared_state), "tree_": tree}
+            state = dict(shared_state, tree_=tree)
+            state.update((k, shared_state[k].copy()) for k in copied)
             state.update((k, v[i]) for k, v in state_each.items())
             out.append(self.build(name, params, state, f"{where}[{i}]"))
         return out
@@ -976,7 +996,22 @@ class _Decoder:
         if ref not in self.pools:
             data = self.member({"__array__": ref}, "__array__", "arrays")
             try:
-                pool = np.load(io.BytesIO(data), allow_pickle=False)
+                # The .npy header (parsed by numpy, never unpickled), then a
+                # view of the bytes after it: no copy of the whole pool.
+                file = io.BytesIO(data)
+                version = np.lib.format.read_magic(file)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(file)
+                else:
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(file)
+                if dtype.hasobject:
+                    raise ValueError(f"a {dtype} array needs a pickle")
+                count = len(data) - file.tell()
+                if dtype.itemsize and count % dtype.itemsize:
+                    raise ValueError(f"{count} bytes of {dtype}")
+                pool = np.frombuffer(data, dtype, offset=file.tell())
+                if shape != pool.shape:
+                    pool = pool.reshape(shape, order="F" if fortran else "C")
             except (ValueError, OSError, EOFError, SyntaxError, TypeError) as exc:
                 # A pickle in place of the arrays, or a damaged .npy header.
                 raise self.fail(
@@ -1705,7 +1740,7 @@ def load(path, *, trusted=False):
         return _unpickle(name, header, payload)
     archive = _open_payload(name, header, payload)
     try:
-        decoder = _Decoder(name, archive, trusted)
+        decoder = _Decoder(name, archive, trusted, payload)
         model = decoder.decode(header["model"])
     except RecursionError:
         raise ValueError(
