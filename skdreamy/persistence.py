@@ -272,6 +272,7 @@ _TAGS = (
     "__sklearn_tree__",
     "__sklearn_trees__",
     "__tree_predictors__",
+    "__shared__",
 )
 
 
@@ -437,6 +438,7 @@ class _Encoder:
 
         self.members = {}
         self.pool, self.pool_size = [], 0
+        self.seen = {}
         self.keras_model = _keras_model_type()
         self.base_estimator = BaseEstimator
 
@@ -541,6 +543,10 @@ class _Encoder:
             if name.split(".")[0] in _SAFE_PACKAGES and not _is_safe_name(name):
                 # A private scikit-learn helper (e.g. a binner): skops knows it.
                 return self._skops(value, where)
+            if id(value) in self.seen:
+                # The same object again (a VotingClassifier's estimators_ and
+                # named_estimators_): stored once and shared, as pickle does.
+                return {"__shared__": self.seen[id(value)][0]}
             return self._estimator(value, name, where)
         if _is_plain_predictor_grid(value):
             return self._predictors(value, where)
@@ -635,8 +641,11 @@ class _Encoder:
     def _estimator(self, estimator, name, where):
         params = estimator.get_params(deep=False)
         state = {k: v for k, v in vars(estimator).items() if k not in params}
+        number = len(self.seen)
+        self.seen[id(estimator)] = (number, estimator)  # kept alive: ids stay
         return {
             "__estimator__": name,
+            "number": number,
             "params": {k: self.encode(v, f"{where}.{k}") for k, v in params.items()},
             "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()},
         }
@@ -674,6 +683,7 @@ class _Decoder:
         self.classes = {}
         self.checked_names = set()
         self.max_features = {}
+        self.shared = {}
 
     def fail(self, message):
         return ValueError(f"{self.name!r} {message}")
@@ -1120,7 +1130,23 @@ class _Decoder:
                     f"is corrupt: {where} has trees that split on feature "
                     f"{feature} of {n_features!r}."
                 )
-        return self.build(name, params, state, where)
+        estimator = self.build(name, params, state, where)
+        number = node.get("number")
+        if number is not None:
+            if type(number) is not int or number in self.shared:
+                raise self.fail(f"is corrupt: {where} has the number {number!r}.")
+            self.shared[number] = estimator
+        return estimator
+
+    def _shared(self, node, where):
+        """An estimator met before in the file (the same object again)."""
+        number = node["__shared__"]
+        if type(number) is not int or number not in self.shared:
+            raise self.fail(
+                f"is corrupt: {where} refers to estimator {number!r}, which "
+                "comes nowhere before it."
+            )
+        return self.shared[number]
 
     def build(self, name, params, state, where):
         """An estimator of class ``name`` with these parameters and fitted

@@ -218,9 +218,14 @@ def test_soft_voting_ensemble_round_trips_safely(spectrograms, tmp_path):
         ],
         voting="soft",
     ).fit(X[:300], y[:300])
-    loaded = load(save(vote, tmp_path / "vote.skdreamy"))
+    path = save(vote, tmp_path / "vote.skdreamy")
+    loaded = load(path)
     assert type(loaded.named_estimators_) is Bunch
     assert list(loaded.named_estimators_) == ["linear", "forest"]
+    # The fitted members are stored once and shared, as in the original.
+    assert loaded.named_estimators_["forest"] is loaded.estimators_[1]
+    manifest = read_metadata(path)
+    assert len(list(_nodes(manifest["model"], "__sklearn_trees__"))) == 1
     np.testing.assert_array_equal(
         loaded.predict_proba(X[300:]), vote.predict_proba(X[300:])
     )
@@ -392,6 +397,26 @@ def test_gradient_boosting_trees_with_bad_links_are_refused(
     with pytest.raises(
         ValueError, match=r"hgb\.skdreamy' is corrupt: .*(trees|feature)"
     ):
+        load(path)
+
+
+@pytest.mark.parametrize("number", [99, "0", None])
+def test_reference_to_an_estimator_not_met_before_is_refused(
+    spectrograms, tmp_path, number
+):
+    from sklearn.ensemble import VotingClassifier
+
+    X, y, _ = spectrograms
+    vote = VotingClassifier([("linear", LogisticRegression(max_iter=50))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged: irrelevant here
+        vote.fit(X[:100, ::50], y[:100])
+    path = save(vote, tmp_path / "vote.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    (shared,) = _nodes(manifest["model"], "__shared__")
+    shared["__shared__"] = number
+    _reseal(path, manifest, _members(payload))
+    with pytest.raises(ValueError, match=r"refers to estimator .*nowhere before"):
         load(path)
 
 
