@@ -24,6 +24,7 @@ Run ``python -m benchmarks.persistence --quick`` (3 rounds) or ``--full``
 """
 
 import argparse
+import gc
 import json
 import tempfile
 import time
@@ -70,7 +71,10 @@ def _timed(function):
 def _timed_cpu(function, inner):
     """Wall-clock and CPU seconds (this process) per call, over ``inner``
     calls; the CPU time does not count other processes on a loaded machine
-    (but leaves out the disk's own time, e.g. of fsync)."""
+    (but leaves out the disk's own time, e.g. of fsync). Garbage left by the
+    run before (a Keras model just loaded) is collected first, outside the
+    timing: otherwise the run after a load pays for it."""
+    gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(inner):
         out = function()

@@ -4,9 +4,11 @@ A model file holds data, never code that runs when it is opened. :func:`load`
 rebuilds an estimator only from classes on an allow-list (skdreamy's
 estimators, public scikit-learn and imbalanced-learn estimators) with
 parameters stored as JSON, the Keras network from a ``.keras`` archive loaded
-with ``safe_mode=True``, arrays from ``.npy`` members read with
-``allow_pickle=False`` and the few other objects (the trees of scikit-learn's
-ensembles) with :mod:`skops.io` and an explicit list of trusted types.
+with ``safe_mode=True``, arrays as plain bytes whose dtype, shape and place
+the manifest gives (no pickle), the trees of scikit-learn's forests and
+gradient boosting as plain node arrays whose every link is checked, and the
+few other objects (private helpers such as gradient boosting's binner) with
+:mod:`skops.io` and an explicit list of trusted types.
 Anything else in a file (a step of your own, a Keras ``Lambda`` layer, a
 function, a pickle) is refused with an error that names it, unless the file
 is opened with ``load(path, trusted=True)``, which can run code from the file:
@@ -24,7 +26,7 @@ bytes       content
 4           length ``H`` of the manifest (unsigned, big-endian)
 H           manifest: UTF-8 JSON object, see below
 P           payload: an uncompressed zip archive of data members
-            (``networks/NNNN.keras``, ``arrays/NNNN.npy``,
+            (``arrays/0000.npy``, ``networks/NNNN.keras``,
             ``objects/NNNN.skops``)
 8           length ``P`` of the payload (unsigned, big-endian)
 32          SHA-256 of the manifest and the payload together
@@ -40,6 +42,17 @@ random_state, training time, scores, fingerprints of the training nights),
 estimator as a tree of JSON nodes, in which every estimator is its class,
 its ``get_params(deep=False)`` and its fitted attributes, and every value
 that JSON cannot hold refers to a payload member.
+
+Every plain array is a slice of one member, ``arrays/0000.npy`` (a ``.npy``
+of bytes, read with ``allow_pickle=False``): its node in the manifest gives
+the ``offset``, ``shape``, ``dtype`` (numpy's ``descr``, as in a ``.npy``
+header) and ``order``, as safetensors does, so loading parses one header
+however many arrays a model has. The trees of a forest (``estimators_``) are
+one node: the parameters and attributes the trees share once, the others per
+tree, and every tree's nodes and values concatenated (``node_count`` says
+where each tree starts); HistGradientBoosting's trees likewise. An estimator
+met twice (a ``VotingClassifier``'s ``estimators_`` and
+``named_estimators_``) is stored once and referred to by its ``number``.
 
 The signature and the frame lengths are those of version 1 (whose payload was
 a pickle and whose checksum covered the payload only), so every skdreamy can
@@ -101,7 +114,8 @@ its arguments, and those arguments are checked the same way.
 SKOPS_TYPES = frozenset(
     {
         # Types skops may rebuild beyond its own defaults (builtins, numpy,
-        # scikit-learn estimators): the trees of scikit-learn's ensembles.
+        # scikit-learn estimators): gradient boosting's trees when they have
+        # categorical splits (the others are stored as plain arrays).
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         # skdreamy's progress bar (a training callback: settings only, it
         # drops its bar when saved), so that a pipeline trained with it opens.
@@ -1683,9 +1697,10 @@ def load(path, *, trusted=False):
     rebuilt only from classes on an allow-list (:data:`SAFE_CLASSES` and the
     public estimators of scikit-learn and imbalanced-learn) with their
     parameters as JSON, its Keras networks loaded with ``safe_mode=True``,
-    its arrays read with ``allow_pickle=False`` and the other objects (trees
-    of scikit-learn ensembles) with :mod:`skops.io` and the trusted types
-    :data:`SKOPS_TYPES`. A file that needs anything else is refused with an
+    its arrays read as plain bytes (no pickle), its trees' node links
+    checked before scikit-learn follows them, and the few other objects
+    (private helpers of scikit-learn) with :mod:`skops.io` and the trusted
+    types :data:`SKOPS_TYPES`. A file that needs anything else is refused with an
     error naming it. The library versions it records are compared with the
     installed ones.
 
