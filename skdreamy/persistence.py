@@ -4,9 +4,11 @@ A model file holds data, never code that runs when it is opened. :func:`load`
 rebuilds an estimator only from classes on an allow-list (skdreamy's
 estimators, public scikit-learn and imbalanced-learn estimators) with
 parameters stored as JSON, the Keras network from a ``.keras`` archive loaded
-with ``safe_mode=True``, arrays from ``.npy`` members read with
-``allow_pickle=False`` and the few other objects (the trees of scikit-learn's
-ensembles) with :mod:`skops.io` and an explicit list of trusted types.
+with ``safe_mode=True``, arrays as plain bytes whose dtype, shape and place
+the manifest gives (no pickle), the trees of scikit-learn's forests and
+gradient boosting as plain node arrays whose every link is checked, and the
+few other objects (private helpers such as gradient boosting's binner) with
+:mod:`skops.io` and an explicit list of trusted types.
 Anything else in a file (a step of your own, a Keras ``Lambda`` layer, a
 function, a pickle) is refused with an error that names it, unless the file
 is opened with ``load(path, trusted=True)``, which can run code from the file:
@@ -24,7 +26,7 @@ bytes       content
 4           length ``H`` of the manifest (unsigned, big-endian)
 H           manifest: UTF-8 JSON object, see below
 P           payload: an uncompressed zip archive of data members
-            (``networks/NNNN.keras``, ``arrays/NNNN.npy``,
+            (``arrays/0000.npy``, ``networks/NNNN.keras``,
             ``objects/NNNN.skops``)
 8           length ``P`` of the payload (unsigned, big-endian)
 32          SHA-256 of the manifest and the payload together
@@ -40,6 +42,17 @@ random_state, training time, scores, fingerprints of the training nights),
 estimator as a tree of JSON nodes, in which every estimator is its class,
 its ``get_params(deep=False)`` and its fitted attributes, and every value
 that JSON cannot hold refers to a payload member.
+
+Every plain array is a slice of one member, ``arrays/0000.npy`` (a ``.npy``
+of bytes, read with ``allow_pickle=False``): its node in the manifest gives
+the ``offset``, ``shape``, ``dtype`` (numpy's ``descr``, as in a ``.npy``
+header) and ``order``, as safetensors does, so loading parses one header
+however many arrays a model has. The trees of a forest (``estimators_``) are
+one node: the parameters and attributes the trees share once, the others per
+tree, and every tree's nodes and values concatenated (``node_count`` says
+where each tree starts); HistGradientBoosting's trees likewise. An estimator
+met twice (a ``VotingClassifier``'s ``estimators_`` and
+``named_estimators_``) is stored once and referred to by its ``number``.
 
 The signature and the frame lengths are those of version 1 (whose payload was
 a pickle and whose checksum covered the payload only), so every skdreamy can
@@ -102,7 +115,8 @@ its arguments, and those arguments are checked the same way.
 SKOPS_TYPES = frozenset(
     {
         # Types skops may rebuild beyond its own defaults (builtins, numpy,
-        # scikit-learn estimators): the trees of scikit-learn's ensembles.
+        # scikit-learn estimators): gradient boosting's trees when they have
+        # categorical splits (the others are stored as plain arrays).
         "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
         # skdreamy's progress bar (a training callback: settings only, it
         # drops its bar when saved), so that a pipeline trained with it opens.
@@ -126,6 +140,13 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed: the same model gives the same bytes
 # A zip inside a member (.keras, .skops) may declare at most this many times
 # its own size, plus a margin, as decompressed (a zip bomb declares more).
 _INNER_RATIO, _INNER_MARGIN = 100, 64 << 20
+
+# Every plain array is stored as bytes in one member (a .npy of uint8), each
+# at an offset aligned to _POOL_ALIGN bytes, its shape and dtype (numpy's
+# ``descr``, as in a .npy header) in the manifest, like safetensors does: one
+# header to parse, not one per array (a forest has thousands of arrays).
+_POOL_MEMBER = "arrays/0000.npy"
+_POOL_ALIGN = 16
 
 # Dict types kept as such (named_estimators_ of an ensemble is a Bunch).
 _DICT_KINDS = {collections.OrderedDict: "OrderedDict", Bunch: "Bunch"}
@@ -264,6 +285,9 @@ _TAGS = (
     "__estimator__",
     "__random_state__",
     "__sklearn_tree__",
+    "__sklearn_trees__",
+    "__tree_predictors__",
+    "__shared__",
 )
 
 
@@ -292,6 +316,135 @@ def _is_sklearn_tree(value):
     return tree is not None and type(value) is tree.Tree
 
 
+def _descr_to_json(descr):
+    """numpy's ``descr`` of a dtype (a str, or a list of field tuples) as JSON."""
+    if isinstance(descr, str):
+        return descr
+    return [
+        [field[0], _descr_to_json(field[1]), *[list(f) for f in field[2:]]]
+        for field in descr
+    ]
+
+
+def _json_to_descr(value):
+    if type(value) is str:
+        return value
+    if type(value) is not list:
+        raise TypeError(f"a dtype description {value!r}")
+    fields = []
+    for field in value:
+        if type(field) is not list or not 2 <= len(field) <= 3:
+            raise TypeError(f"a dtype field {field!r}")
+        name = field[0] if type(field[0]) is str else None
+        if name is None:
+            raise TypeError(f"a dtype field name {field[0]!r}")
+        extra = []
+        if len(field) == 3:
+            if type(field[2]) is not list or not all(
+                type(n) is int and 0 <= n < 2**31 for n in field[2]
+            ):
+                raise TypeError(f"a dtype field shape {field[2]!r}")
+            extra = [tuple(field[2])]
+        fields.append((name, _json_to_descr(field[1]), *extra))
+    return fields
+
+
+def _dtype_from_json(value):
+    """The dtype a manifest describes (refused: anything but plain data)."""
+    dtype = np.lib.format.descr_to_dtype(_json_to_descr(value))
+    if not isinstance(dtype, np.dtype):
+        raise TypeError(f"a dtype description {value!r}")
+    return dtype
+
+
+def _same(a, b):
+    """Whether two attribute values are equal (and stored alike)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    if isinstance(a, np.generic):
+        return a.dtype == b.dtype and bool(a == b)
+    if a is None or type(a) in (bool, int, str):
+        return a == b
+    if type(a) is float:  # nan == nan here: it is the same value stored
+        return a == b or (a != a and b != b)
+    return False
+
+
+def _predictor_types():
+    module = sys.modules.get("sklearn.ensemble._hist_gradient_boosting.predictor")
+    if module is None:
+        return None, None
+    from sklearn.ensemble._hist_gradient_boosting.common import (
+        PREDICTOR_RECORD_DTYPE,
+    )
+
+    return module.TreePredictor, PREDICTOR_RECORD_DTYPE
+
+
+def _is_plain_predictor_grid(value):
+    """Whether a value is the ``_predictors`` of a HistGradientBoosting model
+    without categorical splits (those are left to skops)."""
+    predictor, dtype = _predictor_types()
+    if predictor is None or type(value) is not list or not value:
+        return False
+    width = len(value[0]) if type(value[0]) is list else 0
+    return width > 0 and all(
+        type(row) is list
+        and len(row) == width
+        and all(
+            type(p) is predictor
+            and set(vars(p))
+            == {"nodes", "binned_left_cat_bitsets", "raw_left_cat_bitsets"}
+            and p.nodes.dtype == dtype
+            and p.nodes.ndim == 1
+            and len(p.nodes) > 0
+            and not p.nodes["is_categorical"].any()
+            and p.binned_left_cat_bitsets.size == 0
+            and p.raw_left_cat_bitsets.size == 0
+            for p in row
+        )
+        for row in value
+    )
+
+
+def _tree_list(value):
+    """The parameter names and the reduced trees (``Tree.__reduce__``) of a
+    list of a forest's fitted trees (same class, same number of features,
+    outputs and classes), stored together; None for any other value."""
+    from sklearn.base import BaseEstimator
+
+    if not value:
+        return None
+    cls = type(value[0])
+    if not (issubclass(cls, BaseEstimator) and _is_safe_name(_class_name(cls))):
+        return None
+    try:
+        names = cls._get_param_names()
+        if "tree_" in names:
+            return None
+        reduced, shapes = [], set()
+        for tree in value:
+            if type(tree) is not cls or not _is_sklearn_tree(vars(tree).get("tree_")):
+                return None
+            _, args, state = tree.tree_.__reduce__()
+            reduced.append((args, state))
+            shapes.add(
+                (
+                    int(args[0]),
+                    int(args[2]),
+                    tuple(np.asarray(args[1]).tolist()),
+                    state["values"].shape[1:],
+                    state["values"].dtype,
+                    state["nodes"].dtype,
+                )
+            )
+    except (AttributeError, TypeError, KeyError):
+        return None
+    return (names, reduced) if len(shapes) == 1 else None
+
+
 class _Encoder:
     """Turns an estimator into JSON nodes and data members (name -> bytes)."""
 
@@ -299,13 +452,58 @@ class _Encoder:
         from sklearn.base import BaseEstimator
 
         self.members = {}
+        self.pool, self.pool_size = [], 0
+        self.seen = {}
         self.keras_model = _keras_model_type()
         self.base_estimator = BaseEstimator
 
     def _member(self, folder, suffix, data):
-        name = f"{folder}/{len(self.members):04d}.{suffix}"
+        name = f"{folder}/{len(self.members) + 1:04d}.{suffix}"
         self.members[name] = data
         return name
+
+    def _pooled(self, array):
+        """An array as bytes of the pool member (see :meth:`finish`); a
+        Fortran-ordered array stays so (its products sum in that order)."""
+        if array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous:
+            return {**self._pooled_parts([array.T]), "order": "F"}
+        return self._pooled_parts([array])
+
+    def _pooled_parts(self, arrays):
+        """Arrays of one dtype stored end to end in the pool: one array of
+        the pool along their first axis (no copy made to join them)."""
+        arrays = [np.ascontiguousarray(a) for a in arrays]
+        if self.pool_size % _POOL_ALIGN:
+            padding = _POOL_ALIGN - self.pool_size % _POOL_ALIGN
+            self.pool.append(b"\0" * padding)
+            self.pool_size += padding
+        offset = self.pool_size
+        for array in arrays:
+            data = array.reshape(-1).view(np.uint8)  # a view of its bytes
+            self.pool.append(data)
+            self.pool_size += data.nbytes
+        shape = arrays[0].shape
+        if len(arrays) > 1:
+            shape = (sum(len(a) for a in arrays), *shape[1:])
+        return {
+            "__array__": _POOL_MEMBER,
+            "offset": offset,
+            "shape": list(shape),
+            "dtype": _descr_to_json(np.lib.format.dtype_to_descr(arrays[0].dtype)),
+        }
+
+    def finish(self):
+        """The members, the pool of array bytes first (one ``.npy`` of bytes:
+        one header to parse however many arrays the model holds)."""
+        if not self.pool:
+            return self.members
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            header,
+            {"descr": "|u1", "fortran_order": False, "shape": (self.pool_size,)},
+        )
+        pool = b"".join([header.getvalue(), *self.pool])
+        return {_POOL_MEMBER: pool, **self.members}
 
     def _skops(self, value, where):
         import skops.io
@@ -339,13 +537,7 @@ class _Encoder:
         if isinstance(value, np.ndarray):
             if value.dtype.hasobject:
                 return self._skops(value, where)
-            buffer = io.BytesIO()
-            np.save(buffer, value, allow_pickle=False)
-            return {
-                "__array__": self._member("arrays", "npy", buffer.getvalue()),
-                "shape": list(value.shape),
-                "dtype": str(value.dtype),
-            }
+            return self._pooled(value)
         if self.keras_model is not None and isinstance(value, self.keras_model):
             from ._compat import keras_model_to_bytes
 
@@ -366,7 +558,16 @@ class _Encoder:
             if name.split(".")[0] in _SAFE_PACKAGES and not _is_safe_name(name):
                 # A private scikit-learn helper (e.g. a binner): skops knows it.
                 return self._skops(value, where)
+            if id(value) in self.seen:
+                # The same object again (a VotingClassifier's estimators_ and
+                # named_estimators_): stored once and shared, as pickle does.
+                return {"__shared__": self.seen[id(value)][0]}
             return self._estimator(value, name, where)
+        if _is_plain_predictor_grid(value):
+            return self._predictors(value, where)
+        trees = _tree_list(value) if type(value) is list else None
+        if trees is not None:
+            return self._trees(value, *trees, where)
         if type(value) in (list, tuple) and value:
             if all(_is_opaque(item, self.keras_model) for item in value):
                 return self._skops(value, where)  # one member, not one per item
@@ -398,23 +599,106 @@ class _Encoder:
             }
         return self._skops(value, where)
 
+    def _trees(self, trees, names, reduced, where):
+        """The fitted trees of a forest as one node: their shared parameters
+        and attributes once, the others per tree, and every tree's nodes and
+        values concatenated (one array each, not a few per tree)."""
+        # What get_params(deep=False) gives, without its signature lookups.
+        params = [{k: getattr(tree, k) for k in names} for tree in trees]
+        states = [
+            {k: v for k, v in vars(tree).items() if k not in p and k != "tree_"}
+            for tree, p in zip(trees, params, strict=True)
+        ]
+        tree_states = [dict(state) for _, state in reduced]
+        node = {"__sklearn_trees__": _class_name(type(trees[0]))}
+        for part, dicts in (("params", params), ("state", states)):
+            shared, each = {}, {}
+            for key, value in dicts[0].items():
+                if all(_same(value, d[key]) for d in dicts[1:]):
+                    shared[key] = self.encode(value, f"{where}[*].{key}")
+                else:
+                    each[key] = [
+                        self.encode(d[key], f"{where}[{i}].{key}")
+                        for i, d in enumerate(dicts)
+                    ]
+            node[part], node[f"{part}_each"] = shared, each
+        ((n_features, _, n_outputs), _) = reduced[0]
+        node["trees"] = {
+            "n_features": int(n_features),
+            "n_outputs": int(n_outputs),
+            "n_classes": self.encode(
+                np.stack([np.asarray(args[1], np.intp) for args, _ in reduced]),
+                where,
+            ),
+            "max_depth": self.encode(
+                np.array([s["max_depth"] for s in tree_states], np.intp), where
+            ),
+            "node_count": self.encode(
+                np.array([s["node_count"] for s in tree_states], np.intp), where
+            ),
+            "nodes": self._pooled_parts([s["nodes"] for s in tree_states]),
+            "values": self._pooled_parts([s["values"] for s in tree_states]),
+        }
+        return node
+
+    def _predictors(self, grid, where):
+        """The trees of a HistGradientBoosting model (a list per iteration
+        of TreePredictor): their nodes concatenated, as the forests'."""
+        flat = [p for row in grid for p in row]
+        return {
+            "__tree_predictors__": [len(grid), len(grid[0])],
+            "node_count": self.encode(
+                np.array([len(p.nodes) for p in flat], np.intp), where
+            ),
+            "nodes": self._pooled_parts([p.nodes for p in flat]),
+        }
+
     def _estimator(self, estimator, name, where):
         params = estimator.get_params(deep=False)
         state = {k: v for k, v in vars(estimator).items() if k not in params}
+        number = len(self.seen)
+        self.seen[id(estimator)] = (number, estimator)  # kept alive: ids stay
         return {
             "__estimator__": name,
+            "number": number,
             "params": {k: self.encode(v, f"{where}.{k}") for k, v in params.items()},
             "state": {k: self.encode(v, f"{where}.{k}") for k, v in state.items()},
         }
 
 
+def _stored_member(archive, payload, ref):
+    """The bytes of a stored (uncompressed) member, sliced from the payload:
+    its SHA-256 was checked with the file's, so zip's CRC-32 is not computed
+    again. The local header must name the member the directory names."""
+    info = archive.getinfo(ref)
+    start = info.header_offset
+    header = payload[start : start + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header at {start}")
+    name_len, extra_len = struct.unpack_from("<HH", header, 26)
+    name = payload[start + 30 : start + 30 + name_len]
+    if name != ref.encode("utf-8"):
+        raise zipfile.BadZipFile(f"its local header names {name[:64]!r}")
+    start += 30 + name_len + extra_len
+    end = start + info.file_size
+    if end > len(payload):
+        raise zipfile.BadZipFile(f"it ends after the payload ({end} bytes)")
+    return payload[start:end]
+
+
 class _Decoder:
     """Rebuilds an estimator from JSON nodes and the members of a zip archive."""
 
-    def __init__(self, name, archive, trusted):
+    def __init__(self, name, archive, trusted, payload):
+        self.payload = payload
         self.name = name
         self.archive = archive
         self.trusted = trusted
+        self.pools = {}
+        self.classes = {}
+        self.checked_names = set()
+        self.max_features = {}
+        self.shared = {}
 
     def fail(self, message):
         return ValueError(f"{self.name!r} {message}")
@@ -432,7 +716,7 @@ class _Decoder:
         if not isinstance(ref, str) or not ref.startswith(folder + "/"):
             raise self.fail(f"is corrupt: {tag} refers to {ref!r}.")
         try:
-            return self.archive.read(ref)
+            return _stored_member(self.archive, self.payload, ref)
         except KeyError:
             raise self.fail(f"is corrupt: its member {ref!r} is missing.") from None
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -562,6 +846,163 @@ class _Decoder:
             ) from exc
         return tree
 
+    def _sklearn_trees(self, node, where):
+        """The trees of a forest (see ``_Encoder._trees``), every link of
+        every tree checked before scikit-learn's C code may follow it."""
+        from sklearn.tree._tree import Tree
+
+        name = node["__sklearn_trees__"]
+        parts = [node.get(k) for k in ("params", "params_each", "state", "state_each")]
+        spec = node.get("trees")
+        if type(name) is not str or not all(type(p) is dict for p in (*parts, spec)):
+            raise self.fail(f"is corrupt: {where} is not a list of trees.")
+        if not (self.trusted or _is_safe_name(name)):
+            raise self.untrusted(f"the class {name} ({where})")
+        spec = {k: self.decode(v, f"{where}.trees") for k, v in spec.items()}
+        try:
+            n_features, n_outputs = spec["n_features"], spec["n_outputs"]
+            nodes, values = spec["nodes"], spec["values"]
+            counts, depths = spec["node_count"], spec["max_depth"]
+            n_classes = spec["n_classes"]
+            if not (
+                type(n_features) is int
+                and type(n_outputs) is int
+                and n_features > 0
+                and n_outputs > 0
+                and all(
+                    isinstance(a, np.ndarray)
+                    for a in (nodes, values, counts, depths, n_classes)
+                )
+                and counts.ndim == 1
+                and counts.dtype.kind == "i"
+                and len(counts) > 0
+                and np.all(counts > 0)
+                and depths.shape == counts.shape
+                and depths.dtype.kind == "i"
+                and np.all((depths >= 0) & (depths < counts))
+                and n_classes.shape == (len(counts), n_outputs)
+                and n_classes.dtype.kind == "i"
+                and nodes.ndim == 1
+                and values.ndim == 3
+                and len(nodes) == len(values) == int(counts.sum())
+            ):
+                raise ValueError("inconsistent sizes")
+            starts = np.cumsum(counts) - counts
+            local = np.arange(len(nodes)) - np.repeat(starts, counts)
+            size = np.repeat(counts, counts)
+            left, right = nodes["left_child"], nodes["right_child"]
+            inner = left != -1
+            # Children come after their parent (no cycle), inside their tree.
+            if not (
+                np.all((right != -1) == inner)
+                and np.all((left[inner] > local[inner]) & (left[inner] < size[inner]))
+                and np.all((right[inner] > local[inner]) & (right[inner] < size[inner]))
+                and np.all(
+                    (nodes["feature"][inner] >= 0)
+                    & (nodes["feature"][inner] < n_features)
+                )
+            ):
+                raise ValueError("a node links outside its tree")
+            n_trees = len(counts)
+            n_classes = n_classes.astype(np.intp)
+            trees = []
+            for i, (start, count, depth) in enumerate(
+                zip(starts.tolist(), counts.tolist(), depths.tolist(), strict=True)
+            ):
+                tree = Tree(n_features, n_classes[i], n_outputs)
+                tree.__setstate__(
+                    {
+                        "max_depth": depth,
+                        "node_count": count,
+                        "nodes": nodes[start : start + count],
+                        "values": values[start : start + count],
+                    }
+                )
+                trees.append(tree)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise self.fail(
+                f"is corrupt: {where} is not a valid list of trees ({exc})."
+            ) from exc
+        params, params_each, state, state_each = parts
+        for each in (params_each, state_each):
+            if not all(type(v) is list and len(v) == n_trees for v in each.values()):
+                raise self.fail(f"is corrupt: {where} has {n_trees} trees.")
+        shared_params = self.decode(params, f"{where}[*]")
+        shared_state = self.decode(state, f"{where}[*]")
+        params_each = self.decode(params_each, where)
+        state_each = self.decode(state_each, where)
+        if "tree_" in (*shared_state, *state_each):
+            raise self.fail(f"is corrupt: {where} has invalid attribute names.")
+        # Each tree gets its own copy of a shared array, as pickle gives.
+        copied = [k for k, v in shared_state.items() if isinstance(v, np.ndarray)]
+        out = []
+        for i, tree in enumerate(trees):
+            params = dict(shared_params)
+            params.update((k, v[i]) for k, v in params_each.items())
+            state = dict(shared_state, tree_=tree)
+            state.update((k, shared_state[k].copy()) for k in copied)
+            state.update((k, v[i]) for k, v in state_each.items())
+            out.append(self.build(name, params, state, f"{where}[{i}]"))
+        return out
+
+    def _tree_predictors(self, node, where):
+        """The trees of a HistGradientBoosting model, every link checked; the
+        largest feature index is checked against ``n_features_in_`` by the
+        estimator that holds them (see :meth:`_estimator`)."""
+        predictor, record = _predictor_types()
+        if predictor is None:
+            importlib.import_module(
+                "sklearn.ensemble._hist_gradient_boosting.predictor"
+            )
+            predictor, record = _predictor_types()
+        shape = node["__tree_predictors__"]
+        counts = self.decode(node.get("node_count"), where)
+        nodes = self.decode(node.get("nodes"), where)
+        try:
+            if not (
+                type(shape) is list
+                and len(shape) == 2
+                and all(type(n) is int and n > 0 for n in shape)
+                and isinstance(counts, np.ndarray)
+                and isinstance(nodes, np.ndarray)
+                and counts.shape == (shape[0] * shape[1],)
+                and counts.dtype.kind == "i"
+                and np.all(counts > 0)
+                and nodes.dtype == record
+                and nodes.ndim == 1
+                and len(nodes) == int(counts.sum())
+            ):
+                raise ValueError("inconsistent sizes")
+            starts = np.cumsum(counts) - counts
+            local = np.arange(len(nodes)) - np.repeat(starts, counts)
+            size = np.repeat(counts, counts)
+            inner = nodes["is_leaf"] == 0
+            left = nodes["left"][inner].astype(np.int64)
+            right = nodes["right"][inner].astype(np.int64)
+            features = nodes["feature_idx"][inner]
+            # Children come after their parent (no cycle), inside their tree;
+            # no categorical split (its bitsets are not stored).
+            if not (
+                np.all(nodes["is_leaf"] <= 1)
+                and not nodes["is_categorical"].any()
+                and np.all((left > local[inner]) & (left < size[inner]))
+                and np.all((right > local[inner]) & (right < size[inner]))
+                and np.all(features >= 0)
+            ):
+                raise ValueError("a node links outside its tree")
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise self.fail(
+                f"is corrupt: {where} is not a valid list of trees ({exc})."
+            ) from exc
+        empty = np.zeros((0, 8), np.uint32)
+        trees = [
+            predictor(nodes[start : start + count].copy(), empty.copy(), empty.copy())
+            for start, count in zip(starts.tolist(), counts.tolist(), strict=True)
+        ]
+        grid = [trees[i : i + shape[1]] for i in range(0, len(trees), shape[1])]
+        self.max_features[id(grid)] = int(features.max(initial=-1))
+        return grid
+
     def _numpy(self, node, where):
         try:
             dtype = np.dtype(node["__numpy__"])
@@ -575,29 +1016,77 @@ class _Decoder:
         except (TypeError, ValueError, OverflowError) as exc:
             raise self.fail(f"is corrupt: {where} is not a number ({exc}).") from exc
 
+    def pool(self, ref):
+        """The bytes of the pool member ``ref`` (read and checked once)."""
+        if ref not in self.pools:
+            data = self.member({"__array__": ref}, "__array__", "arrays")
+            try:
+                # The .npy header (parsed by numpy, never unpickled), then a
+                # view of the bytes after it: no copy of the whole pool.
+                file = io.BytesIO(data)
+                version = np.lib.format.read_magic(file)
+                if version == (1, 0):
+                    shape, fortran, dtype = np.lib.format.read_array_header_1_0(file)
+                else:
+                    shape, fortran, dtype = np.lib.format.read_array_header_2_0(file)
+                if dtype.hasobject:
+                    raise ValueError(f"a {dtype} array needs a pickle")
+                count = len(data) - file.tell()
+                if dtype.itemsize and count % dtype.itemsize:
+                    raise ValueError(f"{count} bytes of {dtype}")
+                pool = np.frombuffer(data, dtype, offset=file.tell())
+                if shape != pool.shape:
+                    pool = pool.reshape(shape, order="F" if fortran else "C")
+            except (
+                ValueError,
+                OSError,
+                EOFError,
+                SyntaxError,
+                TypeError,
+                tokenize.TokenError,  # numpy's fallback parse of a bad header
+            ) as exc:
+                # A pickle in place of the arrays, or a damaged .npy header.
+                raise self.fail(
+                    f"has a member {ref!r} that is not a plain array "
+                    f"({type(exc).__name__}: {exc})."
+                ) from exc
+            if pool.dtype != np.uint8 or pool.ndim != 1:
+                raise self.fail(
+                    f"is corrupt: its member {ref!r} holds a {pool.dtype} array "
+                    f"of shape {pool.shape}, not bytes."
+                )
+            self.pools[ref] = pool
+        return self.pools[ref]
+
     def _array(self, node, where):
-        data = self.member(node, "__array__", "arrays")
+        """An array from its bytes in the pool, its dtype, shape and place
+        taken from the manifest and checked."""
+        pool = self.pool(node["__array__"])
+        shape, offset = node.get("shape"), node.get("offset")
         try:
-            array = np.load(io.BytesIO(data), allow_pickle=False)
-        except (
-            ValueError,
-            OSError,
-            EOFError,
-            SyntaxError,
-            TypeError,
-            tokenize.TokenError,  # numpy's fallback parse of a damaged header
-        ) as exc:
-            # A pickle in place of an array, or a damaged .npy header.
+            dtype = _dtype_from_json(node.get("dtype"))
+            if dtype.hasobject or dtype.itemsize == 0:
+                raise TypeError(f"{dtype} is not a plain dtype")
+            if type(shape) is not list or not all(
+                type(n) is int and n >= 0 for n in shape
+            ):
+                raise TypeError(f"shape {shape!r}")
+            count = int(np.prod(shape, dtype=object))
+            size = count * dtype.itemsize
+            if type(offset) is not int or not 0 <= offset <= len(pool) - size:
+                raise ValueError(
+                    f"{size} bytes at offset {offset!r} of {len(pool)} bytes"
+                )
+            order = node.get("order", "C")
+            if order not in ("C", "F"):
+                raise ValueError(f"order {order!r}")
+            array = pool[offset : offset + size].view(dtype).reshape(shape)
+            array = array.copy() if order == "C" else array.T.copy(order="F")
+        except (TypeError, ValueError, KeyError, IndexError) as exc:
             raise self.fail(
-                f"has a member {node['__array__']!r} that is not a plain array "
-                f"({type(exc).__name__}: {exc})."
+                f"is corrupt: {where} is not a plain array of its member "
+                f"{node['__array__']!r} ({exc})."
             ) from exc
-        if [*array.shape] != node.get("shape") or str(array.dtype) != node.get("dtype"):
-            raise self.fail(
-                f"is corrupt: its member {node['__array__']!r} holds a "
-                f"{array.dtype} array of shape {array.shape}; the manifest says "
-                f"{node.get('dtype')} {node.get('shape')}."
-            )
         return array
 
     def _keras(self, node, where):
@@ -649,20 +1138,61 @@ class _Decoder:
             raise self.fail(f"is corrupt: {where} is not a valid estimator.")
         if not (self.trusted or _is_safe_name(name)):
             raise self.untrusted(f"the class {name} ({where})")
-        try:
-            cls = _resolve_class(name)
-        except LookupError as exc:
-            raise self.fail(f"cannot be loaded here: {exc}.") from exc
         params = {k: self.decode(v, f"{where}.{k}") for k, v in params.items()}
         state = {k: self.decode(v, f"{where}.{k}") for k, v in state.items()}
+        for value in state.values():
+            # Trees of a HistGradientBoosting model split on features that
+            # its input (checked to have n_features_in_ columns) has.
+            feature = self.max_features.pop(id(value), None)
+            n_features = state.get("n_features_in_")
+            if feature is not None and not (
+                type(n_features) is int and feature < n_features
+            ):
+                raise self.fail(
+                    f"is corrupt: {where} has trees that split on feature "
+                    f"{feature} of {n_features!r}."
+                )
+        estimator = self.build(name, params, state, where)
+        number = node.get("number")
+        if number is not None:
+            if type(number) is not int or number in self.shared:
+                raise self.fail(f"is corrupt: {where} has the number {number!r}.")
+            self.shared[number] = estimator
+        return estimator
+
+    def _shared(self, node, where):
+        """An estimator met before in the file (the same object again)."""
+        number = node["__shared__"]
+        if type(number) is not int or number not in self.shared:
+            raise self.fail(
+                f"is corrupt: {where} refers to estimator {number!r}, which "
+                "comes nowhere before it."
+            )
+        return self.shared[number]
+
+    def build(self, name, params, state, where):
+        """An estimator of class ``name`` with these parameters and fitted
+        attributes (the class checked against the allow-list)."""
+        cls = self.classes.get(name)
+        if cls is None:
+            if not (self.trusted or _is_safe_name(name)):
+                raise self.untrusted(f"the class {name} ({where})")
+            try:
+                cls = self.classes[name] = _resolve_class(name)
+            except LookupError as exc:
+                raise self.fail(f"cannot be loaded here: {exc}.") from exc
         # A fitted attribute never shadows a method or property of the class
-        # (a crafted file could otherwise replace ``predict``).
-        if not all(k.isidentifier() for k in (*params, *state)) or any(
-            callable(getattr(cls, k, None))
-            or isinstance(getattr(cls, k, None), property)
-            for k in state
-        ):
-            raise self.fail(f"is corrupt: {where} has invalid attribute names.")
+        # (a crafted file could otherwise replace ``predict``); checked once
+        # per class and set of names (a forest's trees share theirs).
+        names = (name, tuple(params), tuple(state))
+        if names not in self.checked_names:
+            if not all(k.isidentifier() for k in (*params, *state)) or any(
+                callable(getattr(cls, k, None))
+                or isinstance(getattr(cls, k, None), property)
+                for k in state
+            ):
+                raise self.fail(f"is corrupt: {where} has invalid attribute names.")
+            self.checked_names.add(names)
         try:
             estimator = cls(**params)
         except TypeError as exc:  # a parameter this version does not have
@@ -922,8 +1452,9 @@ def save(estimator, path, *, scores=None, training_data=None, card=None):
     manifest["model_card"] = _model_card(estimator, training_data, scores, card)
     encoder = _Encoder()
     manifest["model"] = encoder.encode(estimator, "estimator")
-    manifest["members"] = {name: len(data) for name, data in encoder.members.items()}
-    data = _frame(manifest, _zip(encoder.members))
+    members = encoder.finish()
+    manifest["members"] = {name: len(data) for name, data in members.items()}
+    data = _frame(manifest, _zip(members))
     with atomic_open(path, "wb") as file:
         file.write(data)
     return path
@@ -1174,9 +1705,10 @@ def load(path, *, trusted=False):
     rebuilt only from classes on an allow-list (:data:`SAFE_CLASSES` and the
     public estimators of scikit-learn and imbalanced-learn) with their
     parameters as JSON, its Keras networks loaded with ``safe_mode=True``,
-    its arrays read with ``allow_pickle=False`` and the other objects (trees
-    of scikit-learn ensembles) with :mod:`skops.io` and the trusted types
-    :data:`SKOPS_TYPES`. A file that needs anything else is refused with an
+    its arrays read as plain bytes (no pickle), its trees' node links
+    checked before scikit-learn follows them, and the few other objects
+    (private helpers of scikit-learn) with :mod:`skops.io` and the trusted
+    types :data:`SKOPS_TYPES`. A file that needs anything else is refused with an
     error naming it. The library versions it records are compared with the
     installed ones.
 
@@ -1257,11 +1789,15 @@ def load(path, *, trusted=False):
         return _unpickle(name, header, payload)
     archive = _open_payload(name, header, payload)
     try:
-        return _Decoder(name, archive, trusted).decode(header["model"])
+        decoder = _Decoder(name, archive, trusted, payload)
+        model = decoder.decode(header["model"])
     except RecursionError:
         raise ValueError(
             f"{name!r} is corrupt: its model is nested too deeply."
         ) from None
+    if decoder.max_features:  # not where a HistGradientBoosting model has them
+        raise ValueError(f"{name!r} is corrupt: it holds trees out of place.")
+    return model
 
 
 def _unpickle(name, header, payload):

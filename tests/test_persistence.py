@@ -221,32 +221,90 @@ def test_soft_voting_ensemble_round_trips_safely(spectrograms, tmp_path):
         ],
         voting="soft",
     ).fit(X[:300], y[:300])
-    loaded = load(save(vote, tmp_path / "vote.skdreamy"))
+    path = save(vote, tmp_path / "vote.skdreamy")
+    loaded = load(path)
     assert type(loaded.named_estimators_) is Bunch
     assert list(loaded.named_estimators_) == ["linear", "forest"]
+    # The fitted members are stored once and shared, as in the original.
+    assert loaded.named_estimators_["forest"] is loaded.estimators_[1]
+    manifest = read_metadata(path)
+    assert len(list(_nodes(manifest["model"], "__sklearn_trees__"))) == 1
     np.testing.assert_array_equal(
         loaded.predict_proba(X[300:]), vote.predict_proba(X[300:])
     )
 
 
-@pytest.mark.parametrize("link", [10**6, 0], ids=["outside", "cycle"])
-def test_tree_whose_nodes_link_outside_or_back_is_refused(spectrograms, tmp_path, link):
-    """sklearn's C code follows a tree's links unchecked: a crafted link would
-    read outside memory or loop forever."""
+def _pooled_array(members, node):
+    """The pool (all arrays' bytes, a .npy of uint8) and a writable view of
+    the array that ``node`` (an ``__array__`` node of the manifest) holds."""
+    pool = np.load(io.BytesIO(members[node["__array__"]]))
+    dtype = np.lib.format.descr_to_dtype(
+        [tuple(f) for f in node["dtype"]]
+        if isinstance(node["dtype"], list)
+        else node["dtype"]
+    )
+    size = int(np.prod(node["shape"])) * dtype.itemsize
+    view = pool[node["offset"] : node["offset"] + size].view(dtype)
+    return pool, view.reshape(node["shape"])
+
+
+def _store_pool(members, node, pool):
+    buffer = io.BytesIO()
+    np.save(buffer, pool)
+    members[node["__array__"]] = buffer.getvalue()
+
+
+def _saved_forest(spectrograms, tmp_path, n_estimators=3):
     X, y, _ = spectrograms
-    forest = RandomForestClassifier(n_estimators=2, random_state=0)
+    forest = RandomForestClassifier(n_estimators=n_estimators, random_state=0)
     path = save(forest.fit(X[:100, ::50], y[:100]), tmp_path / "forest.skdreamy")
     manifest, payload = _parts(path.read_bytes())
-    members = _members(payload)
-    tree = next(_nodes(manifest["model"], "__sklearn_tree__"))
-    member = tree["__sklearn_tree__"]["state"]["nodes"]["__array__"]
-    nodes = np.load(io.BytesIO(members[member]))
+    (trees,) = _nodes(manifest["model"], "__sklearn_trees__")
+    return path, manifest, _members(payload), trees["trees"]
+
+
+def test_forest_stores_all_its_trees_in_a_few_arrays(spectrograms, tmp_path):
+    """A forest's nodes and values are one array each, whatever its number of
+    trees (one .npy header per tree made loading slow), in one member."""
+    path, manifest, members, trees = _saved_forest(spectrograms, tmp_path, 7)
+    assert list(members) == ["arrays/0000.npy"]
+    counts = _pooled_array(members, trees["node_count"])[1]
+    assert counts.shape == (7,)
+    nodes = _pooled_array(members, trees["nodes"])[1]
+    assert len(nodes) == counts.sum()
+    assert not list(_nodes(manifest["model"], "__sklearn_tree__"))
+    forest = load(path)
+    assert [t.tree_.node_count for t in forest.estimators_] == counts.tolist()
+    assert len({id(t.classes_) for t in forest.estimators_}) == 7  # not shared
+
+
+@pytest.mark.parametrize("link", [10**6, 0], ids=["outside", "cycle"])
+@pytest.mark.parametrize("model", ["forest", "single tree"])
+def test_tree_whose_nodes_link_outside_or_back_is_refused(
+    spectrograms, tmp_path, link, model
+):
+    """sklearn's C code follows a tree's links unchecked: a crafted link would
+    read outside memory or loop forever."""
+    from sklearn.tree import DecisionTreeClassifier
+
+    if model == "forest":
+        path, manifest, members, spec = _saved_forest(spectrograms, tmp_path)
+    else:
+        X, y, _ = spectrograms
+        tree = DecisionTreeClassifier(random_state=0).fit(X[:100, ::50], y[:100])
+        path = save(tree, tmp_path / "tree.skdreamy")
+        manifest, payload = _parts(path.read_bytes())
+        members = _members(payload)
+        (node,) = _nodes(manifest["model"], "__sklearn_tree__")
+        spec = node["__sklearn_tree__"]["state"]
+    pool, nodes = _pooled_array(members, spec["nodes"])
+    assert nodes["left_child"][0] != -1  # the root splits
     nodes["left_child"][0] = link
-    buffer = io.BytesIO()
-    np.save(buffer, nodes)
-    members[member] = buffer.getvalue()
+    _store_pool(members, spec["nodes"], pool)
     _reseal(path, manifest, members)
-    with pytest.raises(ValueError, match=r"is not a valid tree .*links outside"):
+    with pytest.raises(
+        ValueError, match=r"is not a valid (tree|list of trees) .*links"
+    ):
         load(path)
 
 
@@ -271,6 +329,145 @@ def test_array_member_with_an_unparsable_header_is_a_clear_error(
     _reseal(path, manifest, members)
     with pytest.raises(ValueError, match="that is not a plain array"):
         load(path)
+
+
+def test_forest_link_into_the_next_tree_is_refused(spectrograms, tmp_path):
+    """Links are checked against their own tree, not the concatenated nodes
+    (the C code of a tree follows them inside its own node array)."""
+    path, manifest, members, spec = _saved_forest(spectrograms, tmp_path)
+    pool, nodes = _pooled_array(members, spec["nodes"])
+    count = _pooled_array(members, spec["node_count"])[1][0]
+    nodes["right_child"][0] = count + 1  # a node of the second tree
+    _store_pool(members, spec["nodes"], pool)
+    _reseal(path, manifest, members)
+    with pytest.raises(ValueError, match=r"not a valid list of trees .*outside its"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "counts sum",
+        "negative count",
+        "depth",
+        "feature",
+        "offset past the pool",
+        "negative offset",
+        "shape",
+        "object dtype",
+        "dtype",
+        "order",
+    ],
+)
+def test_forest_with_bad_sizes_or_offsets_is_refused(spectrograms, tmp_path, damage):
+    path, manifest, members, spec = _saved_forest(spectrograms, tmp_path)
+    counts = _pooled_array(members, spec["node_count"])[1].copy()
+
+    def damage_array(key, change):
+        pool, array = _pooled_array(members, spec[key])
+        change(array)
+        _store_pool(members, spec[key], pool)
+
+    if damage == "counts sum":
+        damage_array("node_count", lambda a: operator.iadd(a[0:1], 1))
+    elif damage == "negative count":
+        # The sum stays right: only the per-tree check can catch it.
+        new = [-counts[1], counts[0] + 2 * counts[1], *counts[2:]]
+        damage_array("node_count", lambda a: a.__setitem__(slice(None), new))
+    elif damage == "depth":
+        damage_array("max_depth", lambda a: a.__setitem__(0, counts[0]))
+    elif damage == "feature":
+        damage_array("nodes", lambda a: a["feature"].__setitem__(0, spec["n_features"]))
+    elif damage == "offset past the pool":
+        spec["nodes"]["offset"] = len(members["arrays/0000.npy"])
+    elif damage == "negative offset":
+        spec["values"]["offset"] = -8
+    elif damage == "shape":
+        spec["nodes"]["shape"] = [10**12]
+    elif damage == "object dtype":
+        spec["values"]["dtype"] = "|O"
+    elif damage == "dtype":
+        spec["values"]["dtype"] = [["a", 5]]
+    else:
+        spec["values"]["order"] = "Z"
+    _reseal(path, manifest, members)
+    with pytest.raises(ValueError, match=r"forest\.skdreamy' is corrupt: .*trees"):
+        load(path)
+
+
+@pytest.mark.parametrize("damage", ["link", "cycle", "feature", "categorical"])
+def test_gradient_boosting_trees_with_bad_links_are_refused(
+    spectrograms, tmp_path, damage
+):
+    """HistGradientBoosting's trees are plain arrays too (no skops), their
+    links and features checked like a forest's."""
+    X, y, _ = spectrograms
+    model = HistGradientBoostingClassifier(max_iter=3, random_state=0)
+    path = save(model.fit(X[:200, ::50], y[:200]), tmp_path / "hgb.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    members = _members(payload)
+    (grid,) = _nodes(manifest["model"], "__tree_predictors__")
+    assert grid["__tree_predictors__"] == [3, 5]
+    pool, nodes = _pooled_array(members, grid["nodes"])
+    assert nodes["is_leaf"][0] == 0  # the root splits
+    if damage == "link":
+        nodes["left"][0] = 10**6
+    elif damage == "cycle":
+        nodes["right"][0] = 0
+    elif damage == "feature":
+        nodes["feature_idx"][0] = X[:, ::50].shape[1]
+    else:
+        nodes["is_categorical"][0] = 1
+    _store_pool(members, grid["nodes"], pool)
+    _reseal(path, manifest, members)
+    with pytest.raises(
+        ValueError, match=r"hgb\.skdreamy' is corrupt: .*(trees|feature)"
+    ):
+        load(path)
+
+
+@pytest.mark.parametrize("number", [99, "0", None])
+def test_reference_to_an_estimator_not_met_before_is_refused(
+    spectrograms, tmp_path, number
+):
+    from sklearn.ensemble import VotingClassifier
+
+    X, y, _ = spectrograms
+    vote = VotingClassifier([("linear", LogisticRegression(max_iter=50))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not converged: irrelevant here
+        vote.fit(X[:100, ::50], y[:100])
+    path = save(vote, tmp_path / "vote.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    (shared,) = _nodes(manifest["model"], "__shared__")
+    shared["__shared__"] = number
+    _reseal(path, manifest, _members(payload))
+    with pytest.raises(ValueError, match=r"refers to estimator .*nowhere before"):
+        load(path)
+
+
+def test_pool_that_is_not_bytes_is_refused(small_model, tmp_path):
+    path = save(small_model, tmp_path / "m.skdreamy")
+    manifest, payload = _parts(path.read_bytes())
+    members = _members(payload)
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(100, np.float64))
+    members["arrays/0000.npy"] = buffer.getvalue()
+    _reseal(path, manifest, members)
+    with pytest.raises(ValueError, match=r"holds a float64 array .*not bytes"):
+        load(path)
+
+
+def test_fortran_ordered_arrays_stay_fortran_ordered(tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit([[0.0, 1.0], [2.0, 3.0]])
+    scaler.extra_ = np.asfortranarray(np.arange(12.0).reshape(3, 4))
+    scaler.structured_ = np.zeros(3, [("a", "<i4"), ("b", "<f8", (2,))])
+    loaded = load(save(scaler, tmp_path / "s.skdreamy"))
+    assert loaded.extra_.flags.f_contiguous and not loaded.extra_.flags.c_contiguous
+    np.testing.assert_array_equal(loaded.extra_, scaler.extra_)
+    assert loaded.structured_.dtype == scaler.structured_.dtype
 
 
 @pytest.mark.slow
