@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 from skdreamy import save
 from skdreamy.metrics import cross_validate_stages
@@ -67,7 +68,7 @@ def interrupt_when_training(args, cwd, backend):
 @pytest.mark.slow
 def test_interrupted_train_keeps_the_previous_model(nights, tmp_path, backend):
     model = tmp_path / "model.skdreamy"
-    save({"previous": "model"}, model)
+    save(StandardScaler().fit([[0.0], [1.0]]), model)  # any earlier file
     before = model.read_bytes()
     code, stderr = interrupt_when_training(
         [
