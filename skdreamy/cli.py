@@ -786,7 +786,7 @@ def _add_common(parser):
     parser.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
 
 
-def _add_training(parser, *, n_per_class=None, epochs=None):
+def _add_training(parser, *, n_per_class=None, epochs=None, preset=DEFAULT_PRESET):
     from .pipeline import PRESETS  # no Keras: make_pipeline imports it when called
 
     group = parser.add_argument_group("training")
@@ -794,7 +794,7 @@ def _add_training(parser, *, n_per_class=None, epochs=None):
     group.add_argument(
         "--preset",
         choices=tuple(PRESETS),
-        default=DEFAULT_PRESET,
+        default=preset,
         help="pipeline settings (skdreamy.make_pipeline's preset; the user "
         "guide's 'Presets' says which to use when): 'features' (spectral "
         "features into a random forest; the best measured, seconds to "
@@ -803,7 +803,7 @@ def _add_training(parser, *, n_per_class=None, epochs=None):
         "per stage, 60 epochs) or 'reference' (min-max scaling, reference "
         "CNN, 1000 per stage, 25 epochs; the slowest) or 'gpu_fast' (the "
         "reference in batches of 128 with a warmed-up learning rate, for a GPU) "
-        f"(default: {DEFAULT_PRESET})",
+        f"(default: {preset})",
     )
     group.add_argument(
         "--n-per-class",
@@ -892,7 +892,8 @@ def build_parser():
         default=1200,
         help="synthetic epochs to generate (default: 1200)",
     )
-    _add_training(demo, n_per_class=200, epochs=3)
+    # The demo shows the reference CNN (quick settings) and its training curves.
+    _add_training(demo, n_per_class=200, epochs=3, preset="reference")
     demo.add_argument(
         "--report",
         type=Path,
@@ -904,7 +905,7 @@ def build_parser():
 
     train = sub.add_parser(
         "train",
-        help="train the reference pipeline on scored nights and save it",
+        help="train a pipeline (--preset) on scored nights and save it",
         description="Train on every scored night in --data and save the fitted "
         "pipeline (raw 30-s epochs in) to --out.",
     )
@@ -921,7 +922,7 @@ def build_parser():
         "evaluate",
         help="score a saved model on nights, or cross-validate",
         description="With --model, score that saved model on the nights in "
-        "--data (a blind test). Without, cross-validate the reference pipeline "
+        "--data (a blind test). Without, cross-validate the --preset pipeline "
         "on them: subject-wise (default) or stratified by stage.",
     )
     _add_data(evaluate)

@@ -854,3 +854,13 @@ def test_interrupted_evaluate_writes_no_report(night_and_model, tmp_path, monkey
     args = ["evaluate", "--data", str(night), "--model", str(model)]
     assert main([*args, "--report", str(report), "--quiet"]) == 130
     assert not report.exists() or list(report.iterdir()) == []
+
+
+def test_demo_shows_the_reference_cnn_and_train_defaults_to_the_best_preset():
+    from skdreamy.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["demo"]).preset == "reference"
+    train = parser.parse_args(["train", "--data", ".", "--out", "m"])
+    evaluate = parser.parse_args(["evaluate", "--data", ".", "--report", "r"])
+    assert train.preset == evaluate.preset == DEFAULT_PRESET == "features"
