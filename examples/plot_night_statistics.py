@@ -43,7 +43,10 @@ FULL = os.environ.get("SKDREAMY_EXAMPLES_FULL") == "1"
 N_PER_CLASS = 1000 if FULL else 100
 EPOCHS = 25 if FULL else 5
 
-data = load_example_nights()
+# The shared DREAMS excerpts (the folder in SKDREAMY_DATA, or beside the
+# checkout when the gallery is built), else synthetic nights, said below.
+DATA = os.environ.get("SKDREAMY_DATA", "../../shared/data")
+data = load_example_nights(DATA, fallback="synthetic", n_synthetic=900, n_subjects=6)
 print(data.description)
 if data.synthetic:
     print(
