@@ -1030,11 +1030,6 @@ def main(argv=None):
     prints ``skdreamy <subcommand>: interrupted``. Outputs are written
     atomically, so an error or an interruption leaves no partial file.
 
-    Parameters
-    ----------
-    argv : list of str or None, default=None
-        Arguments (default: ``sys.argv[1:]``).
-
     Which errors are input errors (exit 2, one line) and which are bugs
     (exit 1, traceback): an input error is a :class:`CLIError`, an
     :class:`OSError`, or a :class:`ValueError` / :class:`TypeError` (such as
@@ -1047,6 +1042,11 @@ def main(argv=None):
     Warnings are printed as one line, ``skdreamy <subcommand>: warning:
     <message>``; ``--quiet`` prints errors only. TensorFlow's known harmless
     log lines are dropped from stderr (``skdreamy/_tf_output.py``).
+
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        Arguments (default: ``sys.argv[1:]``).
 
     Returns
     -------

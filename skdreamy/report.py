@@ -269,6 +269,18 @@ def agreement_json(agreement):
     """The agreement of :func:`~skdreamy.hypnogram.statistics_agreement` as
     JSON-ready data (NaN as None): the summary and the per-night values.
 
+    Parameters
+    ----------
+    agreement : dict
+        As returned by :func:`skdreamy.hypnogram.statistics_agreement`.
+
+    Returns
+    -------
+    data : dict
+        ``"summary"`` (per statistic: bias, SD, limits of agreement, number
+        of nights) and ``"per_night"`` (per night: each statistic's expert
+        value, predicted value and difference).
+
     Examples
     --------
     >>> from skdreamy.hypnogram import statistics_agreement
