@@ -9,6 +9,7 @@ from sklearn.utils import Bunch
 
 from benchmarks import peers
 from skdreamy.datasets import make_sleep_epochs
+from tests.conftest import write_night
 
 
 @pytest.mark.parametrize(("hz", "band"), [(2.0, 0), (6.0, 1), (10.0, 2), (13.0, 3)])
@@ -47,13 +48,11 @@ def test_peers_run_end_to_end_and_skip_what_is_missing(tmp_path, monkeypatch):
     folder.mkdir()
     for i in range(3):
         x, y = make_sleep_epochs(30, random_state=i)
-        np.savez(
+        write_night(
             folder / f"night{i}.npz",
             x=x,
             y=y.astype(np.int8),
             subject=f"s{i}",
-            channel="C3-A1",
-            onset_s=np.arange(30) * 30,
             label_agreement=np.where(np.arange(30) % 3, 1.0, 0.67),
         )
     y = peers.load(folder).y

@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skdreamy.datasets import make_sleep_epochs
 from skdreamy.pretrained import YasaStager
+from tests.conftest import write_night
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +128,7 @@ def nights(tmp_path_factory):
     folder = tmp_path_factory.mktemp("nights")
     for i in range(2):
         x, y = make_sleep_epochs(12, random_state=i)
-        np.savez(
-            folder / f"night{i}.npz",
-            x=x,
-            y=y.astype(np.int8),
-            subject=f"s{i}",
-            channel="C3-A1",
-            onset_s=np.arange(12) * 30,
-        )
+        write_night(folder / f"night{i}.npz", x=x, y=y.astype(np.int8), subject=f"s{i}")
     return folder
 
 
