@@ -50,7 +50,12 @@ from skdreamy.persistence import (
     read_metadata,
 )
 from skdreamy.pipeline import PRESETS
-from tests.conftest import OTHER_BACKEND, tiny_classifier, tiny_raw_pipeline
+from tests.conftest import (
+    OTHER_BACKEND,
+    tiny_classifier,
+    tiny_raw_pipeline,
+    write_nights,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MAGIC = b"\x89SKDREAMY\r\n\x1a\n"
@@ -1214,24 +1219,9 @@ def test_info_and_read_metadata_import_neither_keras_nor_tensorflow(
     assert json.loads(proc.stdout.splitlines()[-1]) == [0, True, 2, []]
 
 
-def _night_folder(folder, n_nights=2):
-    from skdreamy.datasets import make_sleep_epochs
-
-    folder.mkdir()
-    for i in range(n_nights):
-        x, y = make_sleep_epochs(40, random_state=i)
-        np.savez(
-            folder / f"night{i}.npz",
-            x=x,
-            y=y.astype(np.int8),
-            subject=f"s{i}",
-            channel="C3-A1",
-        )
-    return folder
-
-
 def test_cli_refuses_a_file_that_is_not_a_fitted_classifier(tmp_path, capsys):
-    data = _night_folder(tmp_path / "nights", n_nights=1)
+    (tmp_path / "nights").mkdir()
+    data = write_nights(tmp_path / "nights", ["s0"], 40)
     scaler = save(SpectrogramScaler(), tmp_path / "scaler.skdreamy")
     status, _, err = _cli(
         capsys,
@@ -1291,7 +1281,8 @@ def test_cli_refuses_a_file_that_is_not_a_fitted_classifier(tmp_path, capsys):
 def test_evaluate_says_when_it_scores_training_nights(tmp_path, capsys):
     from skdreamy.datasets import load_folder
 
-    folder = _night_folder(tmp_path / "nights", n_nights=2)
+    (tmp_path / "nights").mkdir()
+    folder = write_nights(tmp_path / "nights", ["s0", "s1"], 40)
     data = load_folder(folder)
     train = data.nights == 0
     pipe = tiny_raw_pipeline().fit(data.X[train], data.y[train])
